@@ -1,0 +1,39 @@
+# `make run` and `make test` do all the set-up themselves on a fresh machine:
+# a virtual environment in .venv, the package and its dev tools, and migrations.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run test lint format migrate clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the bot locally: web + worker in one process, SQLite, migrations at start.
+run: install
+	$(BIN)/mlops-bot run
+
+## Run the whole test suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set).
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrate: install
+	$(BIN)/mlops-bot migrate
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,1 @@
+"""The MLOps maturity bot: app factory, config, database, domain, services and worker."""

@@ -1,0 +1,116 @@
+"""The app factory: `create_app(settings)` builds the Bolt app and nothing happens at import.
+
+It wires the configured Web API client (so GovSlack or a local stand-in works everywhere),
+a session factory every listener reaches through `handlers.base.listener`, Events API
+de-duplication, the one error handler, and `handlers.register(app, settings)`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+from sqlalchemy import Engine, insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+import handlers
+from bot.config import Settings
+from bot.db import make_engine, make_session_factory
+from bot.errors import UserError
+from bot.models import ProcessedEvent
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What a running process shares: settings, the engine and its session factory."""
+
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+
+    @classmethod
+    def from_settings(cls, settings: Settings, engine: Engine | None = None) -> Runtime:
+        engine = engine or make_engine(settings.database_url)
+        return cls(settings, engine, make_session_factory(engine))
+
+
+def make_web_client(settings: Settings, *, retry_rate_limits: bool = True) -> WebClient:
+    """A Web API client on the configured base URL.
+
+    Listeners may retry once on a 429 after acknowledging; the outbox sender passes
+    `retry_rate_limits=False` because it reschedules instead of sleeping.
+    """
+    retry_handlers = [ConnectionErrorRetryHandler(max_retry_count=2)]
+    if retry_rate_limits:
+        retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
+    return WebClient(
+        token=settings.slack_bot_token or None,
+        base_url=settings.slack_api_url,
+        retry_handlers=retry_handlers,
+        timeout=10,
+    )
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> App:
+    """Build the Bolt app for `settings`; pass `runtime` to share an engine with others."""
+    runtime = runtime or Runtime.from_settings(settings)
+    app = App(
+        signing_secret=settings.slack_signing_secret,
+        client=make_web_client(settings),
+        name="mlops-maturity-bot",
+    )
+
+    @app.middleware
+    def provide_runtime(context, next):  # noqa: A002 - Bolt passes `next` by name
+        context["settings"] = settings
+        context["session_factory"] = runtime.session_factory
+        return next()
+
+    @app.middleware
+    def drop_event_retries(body, next):  # noqa: A002
+        """Slack re-sends events it believes failed; handle each event_id once."""
+        if body.get("type") != "event_callback" or not body.get("event_id"):
+            return next()
+        try:
+            with runtime.session_factory.begin() as session:
+                session.execute(
+                    insert(ProcessedEvent).values(
+                        event_id=str(body["event_id"])[:64],
+                        workspace_id=str(body.get("team_id") or "")[:32],
+                    )
+                )
+        except IntegrityError:
+            log.info("event %s already handled; acknowledging the retry", body["event_id"])
+            return BoltResponse(status=200, body="")
+        return next()
+
+    @app.error
+    def on_error(error, body, respond, logger):
+        """Known errors become a friendly reply; unknown ones get a reference to quote."""
+        if isinstance(error, UserError):
+            message = str(error)
+        else:
+            reference = uuid.uuid4().hex[:8]
+            logger.exception("unhandled error (ref %s)", reference, exc_info=error)
+            message = (
+                ":warning: Something went wrong on our side and nothing was changed. "
+                f"Please try again; if it keeps happening, tell your admin reference `{reference}`."
+            )
+        if respond is not None and body.get("response_url"):
+            try:
+                respond(text=message, response_type="ephemeral", replace_original=False)
+            except Exception:  # the reply is a courtesy; the log above has the cause
+                logger.warning("could not send the error reply", exc_info=True)
+
+    handlers.register(app, settings)
+    return app

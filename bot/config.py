@@ -1,0 +1,181 @@
+"""One settings object for the whole bot, built once from the environment.
+
+The `.env` file (python-dotenv) fills in what the real environment does not set, so a
+deployment's own variables always win. A missing or malformed value raises `ConfigError`
+with one line that names the variable and where to get it; the CLI prints that line and
+exits, because a stack trace at start-up helps nobody set the bot up.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+DEFAULT_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite:///mlops-bot.db"
+
+_WHERE = {
+    "SLACK_BOT_TOKEN": (
+        "the Bot User OAuth Token (xoxb-...) from api.slack.com/apps -> your app -> "
+        "OAuth & Permissions"
+    ),
+    "SLACK_SIGNING_SECRET": (
+        "the Signing Secret from api.slack.com/apps -> your app -> Basic Information -> "
+        "App Credentials"
+    ),
+    "SLACK_APP_TOKEN": (
+        "an app-level token (xapp-...) with connections:write, from api.slack.com/apps -> "
+        "your app -> Basic Information -> App-Level Tokens"
+    ),
+}
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line meant for a person."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot reads from its environment. Tests build it directly."""
+
+    slack_bot_token: str
+    slack_signing_secret: str
+    slack_app_token: str | None = None
+    slack_api_url: str = DEFAULT_API_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    port: int = 3000
+    slash_command: str = "/mlops"
+    log_level: str = "INFO"
+    stale_after_days: int = 90
+    admin_user_ids: frozenset[str] = field(default_factory=frozenset)
+
+    def __repr__(self) -> str:  # never print a secret, even in a debugger or a log line
+        return (
+            f"Settings(slack_api_url={self.slack_api_url!r}, database_url="
+            f"{redact_url(self.database_url)!r}, port={self.port}, "
+            f"slash_command={self.slash_command!r})"
+        )
+
+
+def redact_url(url: str) -> str:
+    """Hide the password in a database URL, for logs and error messages."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs hosting platforms hand out and pick our PostgreSQL driver.
+
+    Heroku-style `postgres://` is not a dialect name SQLAlchemy knows; plain
+    `postgresql://` would pick psycopg2, which we do not install.
+    """
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def _environment(env: Mapping[str, str] | None, dotenv_path: str | os.PathLike | None) -> dict:
+    if env is not None:
+        return dict(env)
+    merged: dict[str, str] = {}
+    path = Path(dotenv_path) if dotenv_path else Path.cwd() / ".env"
+    if path.is_file():
+        merged.update({k: v for k, v in dotenv_values(path).items() if v is not None})
+    merged.update(os.environ)
+    return merged
+
+
+def _require(values: Mapping[str, str], name: str) -> str:
+    value = (values.get(name) or "").strip()
+    if not value:
+        raise ConfigError(f"{name} is not set: set it to {_WHERE[name]} (see .env.example).")
+    return value
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    *,
+    dotenv_path: str | os.PathLike | None = None,
+    require_slack: bool = True,
+    require_app_token: bool = False,
+) -> Settings:
+    """Build `Settings` from `env` (default: `.env` overlaid by the process environment).
+
+    `require_slack=False` is for commands that never talk to Slack (migrate, outbox
+    inspection): they must work on a machine that has only a database.
+    """
+    values = _environment(env, dotenv_path)
+
+    if require_slack:
+        token = _require(values, "SLACK_BOT_TOKEN")
+        if not token.startswith("xoxb-"):
+            raise ConfigError(
+                "SLACK_BOT_TOKEN does not look like a bot token (it should start with "
+                f"'xoxb-'): use {_WHERE['SLACK_BOT_TOKEN']}."
+            )
+        secret = _require(values, "SLACK_SIGNING_SECRET")
+    else:
+        token = (values.get("SLACK_BOT_TOKEN") or "").strip()
+        secret = (values.get("SLACK_SIGNING_SECRET") or "").strip()
+
+    app_token = (values.get("SLACK_APP_TOKEN") or "").strip() or None
+    if require_app_token and not app_token:
+        _require(values, "SLACK_APP_TOKEN")
+    if app_token and not app_token.startswith("xapp-"):
+        raise ConfigError(
+            "SLACK_APP_TOKEN does not look like an app-level token (it should start with "
+            f"'xapp-'): use {_WHERE['SLACK_APP_TOKEN']}."
+        )
+
+    api_url = (values.get("SLACK_API_URL") or "").strip() or DEFAULT_API_URL
+    if not re.match(r"^https?://[^\s/]+", api_url):
+        raise ConfigError(
+            f"SLACK_API_URL must be an http(s) URL such as {DEFAULT_API_URL}, got {api_url!r}."
+        )
+    if not api_url.endswith("/"):
+        api_url += "/"
+
+    database_url = (values.get("DATABASE_URL") or "").strip() or DEFAULT_DATABASE_URL
+    if not re.match(r"^(sqlite|postgres|postgresql)(\+\w+)?://", database_url):
+        raise ConfigError(
+            "DATABASE_URL must be a sqlite:/// or postgresql:// URL, got "
+            f"{redact_url(database_url)!r}."
+        )
+
+    port_text = (values.get("PORT") or "").strip() or "3000"
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError(f"PORT must be a TCP port number (1-65535), got {port_text!r}.")
+
+    command = (values.get("SLASH_COMMAND") or "").strip() or "/mlops"
+    if not re.fullmatch(r"/[a-z0-9_\-]{1,31}", command):
+        raise ConfigError(
+            "SLASH_COMMAND must look like /mlops (a slash, then up to 31 lowercase letters, "
+            f"digits, - or _), got {command!r}."
+        )
+
+    stale_text = (values.get("STALE_AFTER_DAYS") or "").strip() or "90"
+    if not stale_text.isdigit() or int(stale_text) < 1:
+        raise ConfigError(f"STALE_AFTER_DAYS must be a whole number of days, got {stale_text!r}.")
+
+    admins = frozenset(
+        part.strip() for part in (values.get("BOT_ADMINS") or "").split(",") if part.strip()
+    )
+
+    return Settings(
+        slack_bot_token=token,
+        slack_signing_secret=secret,
+        slack_app_token=app_token,
+        slack_api_url=api_url,
+        database_url=normalise_database_url(database_url),
+        port=int(port_text),
+        slash_command=command,
+        log_level=(values.get("LOG_LEVEL") or "INFO").strip().upper(),
+        stale_after_days=int(stale_text),
+        admin_user_ids=admins,
+    )

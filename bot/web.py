@@ -1,0 +1,118 @@
+"""HTTP front door: Slack's requests on POST /slack/events, health on GET /healthz.
+
+Served by waitress, a production-grade threaded WSGI server in pure Python: it runs the
+same way under `mlops-bot web`, inside `mlops-bot run` next to the scheduler, and in tests,
+so what we test is what users run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterable
+
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_sdk.signature import SignatureVerifier
+from waitress.server import create_server
+
+from bot.app import Runtime
+from bot.db import database_ok
+
+log = logging.getLogger(__name__)
+
+SLACK_PATH = "/slack/events"
+
+
+class _SlackHandler(SlackRequestHandler):
+    """Bolt's WSGI adapter, except that a body it cannot parse gets a 4xx, not a 500.
+
+    Bolt parses the body before it checks the signature, so garbage raises inside Bolt.
+    Here garbage with a valid signature gets 400 and anything unsigned gets 401, as Bolt
+    would answer for a parseable body.
+    """
+
+    def __init__(self, app: App, signing_secret: str, path: str):
+        super().__init__(app, path=path)
+        self.verifier = SignatureVerifier(signing_secret)
+
+    def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
+        headers = request.get_headers()
+        try:
+            body = request.get_body()
+        except UnicodeDecodeError:  # Slack only sends UTF-8, so this was never signed by it
+            return BoltResponse(status=400, body="")
+        try:
+            bolt_request = BoltRequest(body=body, query=request.query_string, headers=headers)
+        except ValueError:  # a body that claims to be JSON but is not
+            signed = self.verifier.is_valid(
+                body=body,
+                timestamp=str(headers.get("x-slack-request-timestamp", "")),
+                signature=str(headers.get("x-slack-signature", "")),
+            )
+            log.info("unparseable request body (%s signature)", "valid" if signed else "invalid")
+            return BoltResponse(status=400 if signed else 401, body="")
+        return self.app.dispatch(bolt_request)
+
+
+class WebApp:
+    """A WSGI application: Bolt for Slack's path, our own small endpoints beside it."""
+
+    def __init__(self, app: App, runtime: Runtime):
+        self.slack = _SlackHandler(app, runtime.settings.slack_signing_secret, SLACK_PATH)
+        self.runtime = runtime
+
+    def __call__(self, environ, start_response) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/healthz":
+            return self.healthz(start_response)
+        return self.slack(environ, start_response)
+
+    def healthz(self, start_response) -> Iterable[bytes]:
+        ok = database_ok(self.runtime.engine)
+        body = json.dumps({"status": "ok" if ok else "unavailable", "database": ok}).encode()
+        status = "200 OK" if ok else "503 Service Unavailable"
+        start_response(
+            status,
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+
+class Server:
+    """A waitress server that can run in the foreground or in a thread (for `run`, tests)."""
+
+    def __init__(self, wsgi_app, host: str = "0.0.0.0", port: int = 3000, threads: int = 16):
+        self._server = create_server(
+            wsgi_app,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="mlops-bot",
+            clear_untrusted_proxy_headers=True,
+        )
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self._server.effective_port
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def serve_forever(self) -> None:
+        log.info("listening on port %s (POST %s, GET /healthz)", self.port, SLACK_PATH)
+        self._server.run()
+
+    def start(self) -> Server:
+        self._thread = threading.Thread(target=self._server.run, name="web", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

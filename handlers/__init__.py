@@ -1,0 +1,12 @@
+"""Slack listeners, one module per surface; each module has `register(app)`."""
+
+from slack_bolt import App
+
+from bot.config import Settings
+
+
+def register(app: App, settings: Settings) -> None:
+    from handlers import commands, events
+
+    commands.register(app, settings)
+    events.register(app, settings)

@@ -1,0 +1,63 @@
+"""The slash command: parse the subcommand, call one service, render, reply."""
+
+from __future__ import annotations
+
+import difflib
+
+from slack_bolt import App
+
+from bot.config import Settings
+from handlers.base import Req, listener
+from messages import render
+
+# (name, arguments, what it does): the order is the order of the help text.
+SUBCOMMANDS: list[tuple[str, str, str]] = [
+    ("assess", "[team]", "start or resume the team's assessment"),
+    ("status", "[team]", "the team's level card"),
+    ("next", "[team]", "the team's next step in detail"),
+    ("history", "[team]", "level timeline and answer changes"),
+    ("teams", "", "every team with its level and trend"),
+    ("team", "[name]", "create or edit a team: name, home channel, owners"),
+    ("digest", "#channel weekly|daily|off [day] [HH:MM]", "subscribe a channel to the digest"),
+    ("remind", "weekly|biweekly|monthly|off", "the team's nudge cadence"),
+    ("snooze", "2w", "pause the team's nudges"),
+    ("help", "", "this message"),
+]
+NAMES = [name for name, _, _ in SUBCOMMANDS]
+
+
+def help_message(command: str, unknown: str | None = None) -> dict:
+    """The usage message; for an unknown subcommand, with a did-you-mean suggestion."""
+    suggestion = None
+    if unknown:
+        close = difflib.get_close_matches(unknown.lower(), NAMES, n=1, cutoff=0.6)
+        suggestion = close[0] if close else None
+    rows = [
+        f"`{command} {name}{(' ' + args) if args else ''}`  {what}"
+        for name, args, what in SUBCOMMANDS
+    ]
+    return render("help", command=command, rows=rows, unknown=unknown, suggestion=suggestion)
+
+
+def split_command(text: str) -> tuple[str, str]:
+    """`"assess  Fraud ML"` -> `("assess", "Fraud ML")`; the subcommand is case-insensitive."""
+    text = (text or "").strip()
+    if not text:
+        return "", ""
+    head, _, rest = text.partition(" ")
+    return head.lower(), rest.strip()
+
+
+@listener
+def on_command(req: Req) -> None:
+    req.ack()
+    sub, _rest = split_command(req.body.get("text", ""))
+    command = req.settings.slash_command
+    if sub in ("", "help"):
+        req.respond(**help_message(command))
+    else:
+        req.respond(**help_message(command, unknown=sub))
+
+
+def register(app: App, settings: Settings) -> None:
+    app.command(settings.slash_command)(on_command)

@@ -1,0 +1,1 @@
+"""Alembic migrations; run them with `mlops-bot migrate` (see bot/migrate.py)."""

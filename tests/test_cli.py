@@ -1,0 +1,138 @@
+"""The console script as an operator runs it: real processes, real ports."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.migrate import upgrade
+from tests.conftest import BOT_TOKEN, fresh_sqlite_url
+from tests.signed_client import SlackClient
+
+SUBCOMMANDS = ["run", "web", "socket", "worker", "migrate"]
+SLACK_VARS = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+    "DATABASE_URL",
+    "SLACK_API_URL",
+    "PORT",
+)
+
+
+def clean_env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in SLACK_VARS}
+    env.update(extra)
+    return env
+
+
+def mlops_bot(*args, cwd, env, timeout=60):
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.mark.parametrize("sub", [None, *SUBCOMMANDS])
+def test_every_subcommand_has_help(sub, tmp_path):
+    args = ["--help"] if sub is None else [sub, "--help"]
+    result = mlops_bot(*args, cwd=tmp_path, env=clean_env())
+    assert result.returncode == 0
+    assert "usage: mlops-bot" in result.stdout
+    if sub is None:
+        for name in SUBCOMMANDS:
+            assert name in result.stdout
+
+
+@pytest.mark.parametrize("sub", ["web", "run", "worker", "socket"])
+def test_missing_credentials_stop_at_once_with_one_clear_line(sub, tmp_path):
+    started = time.monotonic()
+    result = mlops_bot(sub, cwd=tmp_path, env=clean_env(), timeout=30)
+    assert result.returncode == 2
+    assert time.monotonic() - started < 15
+    assert "Traceback" not in result.stderr
+    assert "SLACK_BOT_TOKEN is not set" in result.stderr
+    assert "api.slack.com/apps" in result.stderr
+    assert not list(tmp_path.glob("*.db")), "nothing may be created before the config is valid"
+
+
+def test_socket_needs_app_token(tmp_path):
+    env = clean_env(SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s")
+    result = mlops_bot("socket", cwd=tmp_path, env=env, timeout=30)
+    assert result.returncode == 2
+    assert "SLACK_APP_TOKEN" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_migrate_creates_the_schema(tmp_path):
+    url = fresh_sqlite_url(tmp_path)
+    result = mlops_bot("migrate", cwd=tmp_path, env=clean_env(DATABASE_URL=url))
+    assert result.returncode == 0, result.stderr
+    assert "latest schema" in result.stdout
+    assert Path(url.removeprefix("sqlite:///")).exists()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_web_serves_healthz_and_help(tmp_path, slack):
+    url = fresh_sqlite_url(tmp_path)
+    upgrade(url)
+    port = free_port()
+    env = clean_env(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET="cli-secret",
+        SLACK_API_URL=slack.api_url,
+        DATABASE_URL=url,
+        PORT=str(port),
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "web", "--host", "127.0.0.1"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        client = SlackClient(
+            base_url=f"http://127.0.0.1:{port}", signing_secret="cli-secret", fake_slack=slack
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                health = client.get("/healthz")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "web did not start"
+                time.sleep(0.1)
+        assert health.status == 200 and health.json()["database"] is True
+
+        started = time.monotonic()
+        response = client.command("help")
+        assert response.status == 200
+        (reply,) = slack.wait_for("response_url", timeout=3)
+        assert time.monotonic() - started < 3
+        assert "/mlops assess" in json.dumps(reply.args["blocks"])
+
+        forged = client.post(
+            b"command=%2Fmlops&text=help",
+            "application/x-www-form-urlencoded",
+            signature="v0=forged",
+        )
+        assert forged.status == 401
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
