@@ -16,6 +16,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_sdk.signature import SignatureVerifier
+from waitress import wasyncore
 from waitress.server import create_server
 
 from bot.app import Runtime
@@ -94,6 +95,7 @@ class Server:
             clear_untrusted_proxy_headers=True,
         )
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def port(self) -> int:
@@ -108,11 +110,24 @@ class Server:
         self._server.run()
 
     def start(self) -> Server:
-        self._thread = threading.Thread(target=self._server.run, name="web", daemon=True)
+        """Serve on a background thread until `stop()`."""
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve_until_stopped, name="web", daemon=True)
         self._thread.start()
         return self
 
+    def _serve_until_stopped(self) -> None:
+        # Poll in short rounds and close on this same thread: closing sockets from another
+        # thread while select() waits on them fails with EBADF.
+        server_map = self._server._map
+        while not self._stopping.is_set():
+            wasyncore.loop(timeout=0.05, map=server_map, count=1)
+        self._server.task_dispatcher.shutdown()
+        wasyncore.close_all(server_map)
+
     def stop(self) -> None:
-        self._server.close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        if self._thread is None:
+            self._server.close()
+            return
+        self._stopping.set()
+        self._thread.join(timeout=10)
