@@ -28,6 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from bot.domain import Answer
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -77,13 +79,6 @@ def _enum(cls: type[enum.Enum], length: int = 16) -> Enum:
         validate_strings=True,
         create_constraint=False,
     )
-
-
-class AnswerValue(enum.StrEnum):
-    YES = "yes"
-    PARTLY = "partly"
-    NO = "no"
-    NOT_SURE = "not_sure"
 
 
 class AssessmentStatus(enum.StrEnum):
@@ -215,7 +210,7 @@ Index(
 )
 
 
-class Answer(Base):
+class AnswerRecord(Base):
     """One answer, never updated: the newest row per (team, capability) is current."""
 
     __tablename__ = "answers"
@@ -227,13 +222,18 @@ class Answer(Base):
         ForeignKey("assessments.id", ondelete="CASCADE"), index=True
     )
     capability_id: Mapped[str] = mapped_column(String(64))
-    value: Mapped[AnswerValue] = mapped_column(_enum(AnswerValue))
+    value: Mapped[Answer] = mapped_column(_enum(Answer))
     note: Mapped[str | None] = mapped_column(Text)
     answered_by: Mapped[str] = mapped_column(String(32))
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-Index("ix_answers_team_capability", Answer.team_id, Answer.capability_id, Answer.id)
+Index(
+    "ix_answers_team_capability",
+    AnswerRecord.team_id,
+    AnswerRecord.capability_id,
+    AnswerRecord.id,
+)
 
 
 class LevelChange(Base):

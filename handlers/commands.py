@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 
 from slack_bolt import App
 
@@ -48,13 +49,33 @@ def split_command(text: str) -> tuple[str, str]:
     return head.lower(), rest.strip()
 
 
+Subcommand = Callable[[Req, str], None]
+ROUTES: dict[str, Subcommand] = {}
+
+
+def subcommand(*names: str) -> Callable[[Subcommand], Subcommand]:
+    """Route `/mlops <name> ...` to the decorated `fn(req, rest_of_text)`.
+
+    Each surface module declares its own subcommands; this module only dispatches.
+    """
+
+    def decorate(fn: Subcommand) -> Subcommand:
+        for name in names:
+            ROUTES[name] = fn
+        return fn
+
+    return decorate
+
+
 @listener
 def on_command(req: Req) -> None:
     req.ack()
-    sub, _rest = split_command(req.body.get("text", ""))
+    sub, rest = split_command(req.body.get("text", ""))
     command = req.settings.slash_command
     if sub in ("", "help"):
         req.respond(**help_message(command))
+    elif sub in ROUTES:
+        ROUTES[sub](req, rest)
     else:
         req.respond(**help_message(command, unknown=sub))
 
