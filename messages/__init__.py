@@ -9,6 +9,7 @@ so a template bug fails loudly in tests instead of sending broken blocks to Slac
 from __future__ import annotations
 
 import json
+from enum import Enum
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -53,12 +54,24 @@ def _environment() -> Environment:
     return env
 
 
+@cache
+def _ids() -> dict[str, type[Enum]]:
+    """Every id enum of handlers/ids.py, by class name, for use inside templates."""
+    import handlers.ids  # the ids the registrations use too
+
+    return {
+        name: value
+        for name, value in vars(handlers.ids).items()
+        if isinstance(value, type)
+        and issubclass(value, Enum)
+        and value.__module__ == "handlers.ids"
+    }
+
+
 def render(name: str, **context: Any) -> Any:
     """Render `messages/<name>.json.j2` and return the parsed JSON (a dict or a list)."""
-    from handlers.ids import Action, Block, Callback  # ids shared with the registrations
-
     template = _environment().get_template(f"{name}.json.j2")
-    text = template.render(Action=Action, Block=Block, Callback=Callback, **context)
+    text = template.render(**_ids(), **context)
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:  # a template bug, never user data
