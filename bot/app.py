@@ -95,22 +95,25 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> App:
         return next()
 
     @app.error
-    def on_error(error, body, respond, logger):
+    def on_error(error, body, respond, client, context, logger):
         """Known errors become a friendly reply; unknown ones get a reference to quote."""
         if isinstance(error, UserError):
             message = str(error)
         else:
             reference = uuid.uuid4().hex[:8]
-            logger.exception("unhandled error (ref %s)", reference, exc_info=error)
+            logger.error("unhandled error (ref %s)", reference, exc_info=error)
             message = (
                 ":warning: Something went wrong on our side and nothing was changed. "
                 f"Please try again; if it keeps happening, tell your admin reference `{reference}`."
             )
-        if respond is not None and body.get("response_url"):
-            try:
+        try:
+            if respond is not None and body.get("response_url"):
                 respond(text=message, response_type="ephemeral", replace_original=False)
-            except Exception:  # the reply is a courtesy; the log above has the cause
-                logger.warning("could not send the error reply", exc_info=True)
+            elif context.user_id and body.get("type") in ("block_actions", "view_submission"):
+                # App Home and modals have no response URL: tell the person in their DM.
+                client.chat_postMessage(channel=context.user_id, text=message)
+        except Exception:  # the reply is a courtesy; the log has the cause
+            logger.warning("could not send the error reply", exc_info=True)
 
     handlers.register(app, settings)
     return app

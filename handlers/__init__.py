@@ -6,7 +6,9 @@ from bot.config import Settings
 
 
 def register(app: App, settings: Settings) -> None:
-    from handlers import commands, events
+    from handlers import assess, commands, events, teams
 
     commands.register(app, settings)
     events.register(app, settings)
+    assess.register(app, settings)
+    teams.register(app, settings)

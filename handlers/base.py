@@ -8,15 +8,22 @@ handler, commits, and always closes, on the listener's own thread.
 
 from __future__ import annotations
 
+import json
+import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
+from bot.errors import UserError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -45,19 +52,99 @@ class Req:
 
 
 def listener(fn: Callable[[Req], None]) -> Callable[..., None]:
-    """Turn `fn(req)` into a Bolt listener that runs inside one database unit of work."""
+    """Turn `fn(req)` into a Bolt listener that runs inside one database unit of work.
+
+    Errors are answered here rather than re-raised: when a listener raises after `ack()`,
+    Bolt 1.30 resets the acknowledgement and Slack gets a 404 three seconds later, which
+    shows the person a generic failure on top of ours.
+    """
 
     def run(ack: Ack, body: dict, client: WebClient, respond: Respond, context: BoltContext):
         session: Session = context["session_factory"]()
+        req = Req(ack, body, client, respond, context, session, context["settings"])
         try:
-            fn(Req(ack, body, client, respond, context, session, context["settings"]))
+            fn(req)
             session.commit()
-        except BaseException:
+        except Exception as error:
             session.rollback()
-            raise
+            message = error_message(error)
+            if ack.response is None:  # not acknowledged yet: the answer can carry the message
+                if body.get("type") == "view_submission":
+                    ack()
+                else:
+                    ack(text=message)
+                    return
+            tell(req, message)
         finally:
             session.close()
 
     run.__name__ = fn.__name__
     run.__qualname__ = fn.__qualname__
     return run
+
+
+def error_message(error: Exception) -> str:
+    """What the person reads: our own words for UserError, a reference for anything else."""
+    if isinstance(error, UserError):
+        return str(error)
+    reference = uuid.uuid4().hex[:8]
+    log.error("unhandled error (ref %s)", reference, exc_info=error)
+    return (
+        ":warning: Something went wrong on our side and nothing was changed. "
+        f"Please try again; if it keeps happening, tell your admin reference `{reference}`."
+    )
+
+
+def tell(req: Req, text: str) -> None:
+    """An ephemeral note to the person: via the response URL, else their DM (best effort)."""
+    try:
+        if req.body.get("response_url"):
+            req.respond(text=text, response_type="ephemeral", replace_original=False)
+        elif req.user_id:
+            req.client.chat_postMessage(channel=req.user_id, text=text)
+    except Exception:  # the reply is a courtesy; the log has the cause
+        log.warning("could not tell %s about an error", req.user_id, exc_info=True)
+
+
+def parse_value(req: Req) -> Any:
+    """The clicked element's value: JSON where our templates put JSON, else the string."""
+    actions = req.body.get("actions") or [{}]
+    raw = actions[0].get("value") or ""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def from_view(req: Req) -> bool:
+    """True for clicks in App Home or a modal: no channel and no response URL to reply to."""
+    return not req.body.get("response_url")
+
+
+def deliver(req: Req, message: dict, *, replace: bool = False, context_hint: str = "") -> None:
+    """Show `message` to the person who acted, wherever they acted.
+
+    In a channel or DM the reply goes through the response URL (replacing the clicked
+    message when `replace`). From App Home there is none, so it goes to the person's DM
+    with the bot. If Slack refuses the update (message gone, URL expired, channel
+    archived), the person is told in a fresh message how to carry on: whatever they did
+    was already saved before this is called.
+    """
+    if not from_view(req):
+        response = req.respond(**message, replace_original=replace, response_type="ephemeral")
+        if response is None or response.status_code == 200:
+            return
+        log.warning("response_url refused the reply (HTTP %s)", response.status_code)
+        notice = ":floppy_disk: Saved. I could not update the message, so here it is again."
+        message = {**message, "text": notice + " " + message.get("text", "")}
+    dm(req, message, context_hint=context_hint)
+
+
+def dm(req: Req, message: dict, *, context_hint: str = "") -> None:
+    """Send `message` to the acting user's DM with the bot; say so in the log if Slack refuses."""
+    try:
+        req.client.chat_postMessage(channel=req.user_id, **message)
+    except SlackApiError as error:
+        log.warning(
+            "could not DM %s (%s); %s", req.user_id, error.response.get("error"), context_hint
+        )

@@ -1,17 +1,46 @@
 """Action, block and callback ids in one place, used by templates and registrations alike,
-so the two can never drift apart."""
+so the two can never drift apart. Templates see every enum here by its class name."""
 
 from enum import StrEnum
 
 
 class Action(StrEnum):
-    pass
+    ANSWER_YES = "answer_yes"
+    ANSWER_PARTLY = "answer_partly"
+    ANSWER_NO = "answer_no"
+    ANSWER_NOT_SURE = "answer_not_sure"
+    BACK = "assess_back"
+    ADD_NOTE = "assess_note"
+    KEEP_REST = "assess_keep_rest"
+    START_ASSESS = "assess_start"
+    ASSESS_STEP = "assess_step"
+    OPEN_STATUS = "open_status"
+    OPEN_NEXT = "open_next"
+    OPEN_HISTORY = "open_history"
+    TEAMS_PAGE = "teams_page"
+    EDIT_TEAM = "edit_team"
+    # inputs inside modals
+    NOTE_ANSWER = "note_answer"
+    NOTE_TEXT = "note_text"
+    TEAM_NAME = "team_name"
+    TEAM_CHANNEL = "team_channel"
+    TEAM_OWNERS = "team_owners"
 
 
 class Block(StrEnum):
     HELP = "help"
     HELP_UNKNOWN = "help_unknown"
+    ANSWERS = "answers"
+    NAVIGATION = "navigation"
+    NOTE_ANSWER = "note_answer"
+    NOTE_TEXT = "note_text"
+    TEAM_NAME = "team_name"
+    TEAM_CHANNEL = "team_channel"
+    TEAM_OWNERS = "team_owners"
 
 
 class Callback(StrEnum):
-    pass
+    NOTE_MODAL = "note_modal"
+    TEAM_MODAL = "team_modal"
+    STATUS_MODAL = "status_modal"
+

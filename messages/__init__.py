@@ -9,12 +9,16 @@ so a template bug fails loudly in tests instead of sending broken blocks to Slac
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from enum import Enum
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from bot.domain import DEFAULT_CHECKLIST, level_label
+from bot.mrkdwn import escape
 
 TEMPLATE_DIR = Path(__file__).parent
 
@@ -23,15 +27,47 @@ BUTTON_TEXT_LIMIT = 75
 HEADER_TEXT_LIMIT = 150
 
 
-def escape_mrkdwn(value: Any) -> str:
-    """Escape the three characters Slack's mrkdwn treats as control characters."""
-    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def clip(value: Any, limit: int) -> str:
     """Shorten text to `limit` characters with an ellipsis, so a long name cannot overflow."""
     text = str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+ANSWER_ICONS = {
+    "yes": ":white_check_mark:",
+    "partly": ":large_orange_diamond:",
+    "no": ":x:",
+    "not_sure": ":grey_question:",
+    None: ":white_circle:",
+}
+ANSWER_LABELS = {"yes": "Yes", "partly": "Partly", "no": "No", "not_sure": "Not sure"}
+
+
+def answer_icon(value: Any) -> str:
+    return ANSWER_ICONS.get(str(value) if value is not None else None, ":white_circle:")
+
+
+def answer_label(value: Any) -> str:
+    return ANSWER_LABELS.get(str(value), "Not answered")
+
+
+def progress_bar(done: int, total: int, width: int = 10) -> str:
+    """A text bar such as `▰▰▰▰▱▱▱▱▱▱`, readable on every Slack client."""
+    filled = round(width * done / total) if total else width
+    return "▰" * filled + "▱" * (width - filled)
+
+
+def slack_date(moment: datetime | None, fallback: str = "never") -> str:
+    """A date Slack shows in the reader's own time zone (`<!date^...>`), with a UTC fallback."""
+    if moment is None:
+        return fallback
+    stamp = int(moment.timestamp())
+    return f"<!date^{stamp}^{{date_short_pretty}}|{moment:%Y-%m-%d}>"
+
+
+def chunks(items: list, size: int) -> list[list]:
+    """Split a list so each section stays far below the 3,000-character limit."""
+    return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
 
 
 def _tojson(value: Any) -> str:
@@ -49,8 +85,16 @@ def _environment() -> Environment:
         keep_trailing_newline=False,
     )
     env.filters["tojson"] = _tojson
-    env.filters["mrkdwn"] = escape_mrkdwn
+    env.filters["mrkdwn"] = escape
     env.filters["clip"] = clip
+    env.filters["icon"] = answer_icon
+    env.filters["answer_label"] = answer_label
+    env.filters["slack_date"] = slack_date
+    env.filters["chunks"] = chunks
+    env.filters["merge"] = lambda base, extra: {**base, **extra}
+    env.globals["progress_bar"] = progress_bar
+    env.globals["level_label"] = level_label
+    env.globals["checklist"] = DEFAULT_CHECKLIST
     return env
 
 

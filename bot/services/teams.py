@@ -6,6 +6,8 @@ runs of spaces ignored), and every query is scoped by the workspace id.
 
 from __future__ import annotations
 
+import difflib
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,7 +16,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.domain import DEFAULT_CHECKLIST, Answer, Checklist, LevelReport, Step, next_step, report
-from bot.models import AnswerRecord, Team
+from bot.errors import NotFound, UserError
+from bot.models import (
+    AnswerRecord,
+    Assessment,
+    AssessmentStatus,
+    Team,
+    TeamOwner,
+    TeamReminder,
+)
+from bot.mrkdwn import escape
+from bot.services import workspaces
 
 NAME_MAX = 80
 
@@ -43,14 +55,23 @@ def teams_in_channel(session: Session, workspace_id: str, channel_id: str) -> li
 def current_answers(
     session: Session, workspace_id: str, team_ids: Iterable[int]
 ) -> dict[int, dict[str, AnswerRecord]]:
-    """The newest answer per capability for each team, in one query."""
+    """The newest answer per capability for each team, in one query.
+
+    Only answers of finished assessments count: an assessment in progress is a draft until
+    its last question, so a half-done run never moves a team's level.
+    """
     ids = list(team_ids)
     result: dict[int, dict[str, AnswerRecord]] = {team_id: {} for team_id in ids}
     if not ids:
         return result
     newest = (
         select(func.max(AnswerRecord.id))
-        .where(AnswerRecord.workspace_id == workspace_id, AnswerRecord.team_id.in_(ids))
+        .join(Assessment, Assessment.id == AnswerRecord.assessment_id)
+        .where(
+            AnswerRecord.workspace_id == workspace_id,
+            AnswerRecord.team_id.in_(ids),
+            Assessment.status == AssessmentStatus.COMPLETED,
+        )
         .group_by(AnswerRecord.team_id, AnswerRecord.capability_id)
     )
     for record in session.scalars(select(AnswerRecord).where(AnswerRecord.id.in_(newest))):
@@ -89,3 +110,132 @@ def team_states(
             )
         )
     return states
+
+
+_MENTION = re.compile(r"<[@#!][^>]*>")
+
+
+def clean_team_name(raw: str) -> str:
+    """Validate a team name typed by a person; raise UserError with a friendly reason.
+
+    Any script, emoji and punctuation is fine; mentions, channel links and control
+    characters are refused because they would not read as a name anywhere else.
+    """
+    name = " ".join((raw or "").split())
+    if not name:
+        raise UserError("Please give the team a name, e.g. `Fraud ML`.")
+    if _MENTION.search(name):
+        raise UserError(
+            "That looks like a mention or a channel link. Team names are plain text, "
+            "e.g. `Fraud ML`; a home channel is set with `/mlops team`."
+        )
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") for ch in name):
+        raise UserError("Team names cannot contain control characters; please type it again.")
+    if len(name) > NAME_MAX:
+        raise UserError(
+            f"Team names can be at most {NAME_MAX} characters; that one has {len(name)}."
+        )
+    return name
+
+
+def get_team(session: Session, workspace_id: str, team_id: int) -> Team | None:
+    team = session.get(Team, team_id)
+    return team if team is not None and team.workspace_id == workspace_id else None
+
+
+def create_team(
+    session: Session,
+    workspace_id: str,
+    name: str,
+    created_by: str,
+    *,
+    home_channel_id: str | None = None,
+    owners: Iterable[str] = (),
+) -> Team:
+    """Create a team; the creator owns it unless owners are given."""
+    workspaces.ensure(session, workspace_id)
+    name = clean_team_name(name)
+    if find_team(session, workspace_id, name) is not None:
+        raise UserError(f"There is already a team called {name}.")
+    team = Team(
+        workspace_id=workspace_id,
+        name=name,
+        name_key=name_key(name),
+        created_by=created_by,
+        home_channel_id=home_channel_id,
+    )
+    owner_ids = list(dict.fromkeys(owners)) or [created_by]
+    team.owners = [TeamOwner(user_id=u, workspace_id=workspace_id) for u in owner_ids]
+    session.add(team)
+    session.flush()
+    session.add(TeamReminder(team_id=team.id, workspace_id=workspace_id))
+    return team
+
+
+def resolve_team(
+    session: Session,
+    workspace_id: str,
+    name: str,
+    *,
+    channel_id: str | None,
+    user_id: str,
+    create: bool,
+) -> tuple[Team, bool]:
+    """The team a command means: named (created if `create`), else bound to the channel.
+
+    Returns (team, created). Raises NotFound with what to type when nothing matches.
+    """
+    if name.strip():
+        cleaned = clean_team_name(name)
+        team = find_team(session, workspace_id, cleaned)
+        if team is not None:
+            return team, False
+        if not create:
+            raise NotFound(unknown_team_message(session, workspace_id, cleaned))
+        return create_team(
+            session, workspace_id, cleaned, user_id, home_channel_id=channel_id
+        ), True
+    bound = teams_in_channel(session, workspace_id, channel_id) if channel_id else []
+    if len(bound) == 1:
+        return bound[0], False
+    if len(bound) > 1:
+        names = ", ".join(f"`{escape(t.name)}`" for t in bound[:10])
+        raise UserError(f"Several teams call this channel home ({names}); please name one.")
+    raise NotFound(
+        "Which team? Name it, e.g. `/mlops assess Fraud ML`: I create the team the first time "
+        "it is named and bind it to this channel, so next time the name is optional."
+    )
+
+
+def unknown_team_message(session: Session, workspace_id: str, name: str) -> str:
+    keys = session.scalars(select(Team.name).where(Team.workspace_id == workspace_id)).all()
+    close = difflib.get_close_matches(name, keys, n=1, cutoff=0.6)
+    hint = f" Did you mean *{escape(close[0])}*?" if close else ""
+    return (
+        f"I don't know a team called *{escape(name)}*.{hint} "
+        f"`/mlops assess {escape(name)}` creates it; `/mlops teams` lists every team."
+    )
+
+
+def update_team(
+    session: Session,
+    team: Team,
+    name: str,
+    home_channel_id: str | None,
+    owners: Iterable[str],
+) -> Team:
+    """Rename a team, bind it to a channel (or none) and replace its owners."""
+    name = clean_team_name(name)
+    team.name = name
+    team.name_key = name_key(name)
+    team.home_channel_id = home_channel_id or None
+    wanted = list(dict.fromkeys(owners))
+    keep = [owner for owner in team.owners if owner.user_id in wanted]
+    known = {owner.user_id for owner in keep}
+    team.owners = keep + [
+        TeamOwner(user_id=user, workspace_id=team.workspace_id)
+        for user in wanted
+        if user not in known
+    ]
+    session.flush()
+    return team

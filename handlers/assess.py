@@ -1,0 +1,292 @@
+"""The assessment conversation and the read-back commands: assess, status, next, history.
+
+Listeners ack first, call one service, render one template and deliver it; the services
+decide what a click means (including stale and duplicate clicks).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from slack_bolt import App
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+
+from bot.config import Settings
+from bot.domain import DEFAULT_CHECKLIST
+from bot.errors import NotFound, UserError
+from bot.mrkdwn import escape
+from bot.services import assessments, overview
+from bot.services import teams as team_service
+from bot.services.assessments import NOTE_MAX, Outcome
+from handlers.base import Req, deliver, from_view, listener, parse_value
+from handlers.commands import subcommand
+from handlers.ids import Action, Block, Callback
+from messages import render
+
+log = logging.getLogger(__name__)
+
+
+def _team_arg(req: Req, text: str, *, create: bool):
+    return team_service.resolve_team(
+        req.session,
+        req.team_id,
+        text,
+        channel_id=req.channel_id,
+        user_id=req.user_id,
+        create=create,
+    )
+
+
+def _team_by_id(req: Req, value) -> object:
+    try:
+        team_id = int(value["team_id"] if isinstance(value, dict) else value)
+    except (KeyError, TypeError, ValueError):
+        raise UserError("That button is not one I know; please use a fresh message.") from None
+    team = team_service.get_team(req.session, req.team_id, team_id)
+    if team is None:
+        raise NotFound("That team no longer exists. `/mlops teams` lists the teams there are.")
+    return team
+
+
+def outcome_message(req: Req, outcome: Outcome) -> dict:
+    """The question to show next, or the level card when the assessment is finished."""
+    if outcome.question is not None:
+        return render("question", q=outcome.question, notice=outcome.notice)
+    finished = outcome.finished
+    return render(
+        "level_card", s=finished.state, change=finished.level_change, notice=outcome.notice
+    )
+
+
+def refresh_home(req: Req) -> None:
+    """Publish the person's App Home again so it shows the new level (best effort)."""
+    view = render(
+        "home",
+        command=req.settings.slash_command,
+        **vars(overview.home(req.session, req.team_id, req.user_id)),
+    )
+    try:
+        req.client.views_publish(user_id=req.user_id, view=view)
+    except SlackApiError as error:
+        log.info("could not refresh App Home for %s: %s", req.user_id, error.response.get("error"))
+
+
+def _after(req: Req, outcome: Outcome) -> None:
+    req.session.commit()  # the click is saved before Slack hears anything about it
+    deliver(req, outcome_message(req, outcome), replace=True)
+    if outcome.finished is not None and not outcome.stale:
+        refresh_home(req)
+
+
+# --- slash subcommands ---------------------------------------------------------------
+
+
+@subcommand("assess")
+def assess(req: Req, text: str) -> None:
+    team, created = _team_arg(req, text, create=True)
+    question, resumed = assessments.start_or_resume(req.session, team, req.user_id)
+    notice = None
+    if created:
+        notice = f"Created team *{escape(team.name)}*"
+        notice += " and made this channel its home." if team.home_channel_id else "."
+    elif resumed:
+        notice = "Resuming where you left off; every answer so far is saved."
+    req.session.commit()
+    deliver(req, render("question", q=question, notice=notice))
+
+
+@subcommand("status")
+def status(req: Req, text: str) -> None:
+    team, _ = _team_arg(req, text, create=False)
+    state = team_service.team_states(req.session, req.team_id, [team])[0]
+    deliver(req, render("level_card", s=state, change=None, notice=None))
+
+
+@subcommand("next")
+def next_step(req: Req, text: str) -> None:
+    team, _ = _team_arg(req, text, create=False)
+    state = team_service.team_states(req.session, req.team_id, [team])[0]
+    deliver(req, render("next_step", s=state))
+
+
+@subcommand("history")
+def history(req: Req, text: str) -> None:
+    team, _ = _team_arg(req, text, create=False)
+    data = overview.history(req.session, team)
+    deliver(req, render("history", command=req.settings.slash_command, **vars(data)))
+
+
+# --- buttons ------------------------------------------------------------------------
+
+
+def _ref(req: Req) -> tuple[int, str, dict]:
+    value = parse_value(req)
+    try:
+        return int(value["a"]), str(value["c"]), value
+    except (KeyError, TypeError, ValueError):
+        raise UserError("That button is not one I know; please use a fresh message.") from None
+
+
+@listener
+def on_answer(req: Req) -> None:
+    req.ack()
+    assessment_id, capability_id, value = _ref(req)
+    outcome = assessments.answer(
+        req.session, req.team_id, assessment_id, capability_id, str(value.get("v")), req.user_id
+    )
+    _after(req, outcome)
+
+
+@listener
+def on_back(req: Req) -> None:
+    req.ack()
+    assessment_id, capability_id, _ = _ref(req)
+    _after(req, assessments.back(req.session, req.team_id, assessment_id, capability_id))
+
+
+@listener
+def on_keep_rest(req: Req) -> None:
+    req.ack()
+    assessment_id, capability_id, _ = _ref(req)
+    outcome = assessments.keep_rest(
+        req.session, req.team_id, assessment_id, capability_id, req.user_id
+    )
+    _after(req, outcome)
+
+
+@listener
+def on_add_note(req: Req) -> None:
+    req.ack()
+    assessment_id, capability_id, _ = _ref(req)
+    assessment = assessments.load(req.session, req.team_id, assessment_id)
+    question = assessments.question_at(req.session, assessment)
+    if question.capability.id != capability_id:
+        _after(req, Outcome(question=question, stale=True, notice="Here is the current question."))
+        return
+    metadata = json.dumps(
+        {"a": assessment_id, "c": capability_id, "r": req.body.get("response_url") or ""}
+    )
+    view = render("note_modal", q=question, metadata=metadata, note_max=NOTE_MAX)
+    req.client.views_open(trigger_id=req.body["trigger_id"], view=view)
+
+
+@listener
+def on_note_submitted(req: Req) -> None:
+    view = req.body.get("view") or {}
+    values = (view.get("state") or {}).get("values") or {}
+    choice = (
+        (values.get(Block.NOTE_ANSWER) or {}).get(Action.NOTE_ANSWER, {}).get("selected_option")
+        or {}
+    ).get("value")
+    note = (values.get(Block.NOTE_TEXT) or {}).get(Action.NOTE_TEXT, {}).get("value") or ""
+    if not choice:
+        req.ack(response_action="errors", errors={Block.NOTE_ANSWER: "Please pick an answer."})
+        return
+    if len(note) > NOTE_MAX:
+        req.ack(
+            response_action="errors",
+            errors={Block.NOTE_TEXT: f"Notes can be at most {NOTE_MAX} characters."},
+        )
+        return
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        assessment_id, capability_id = int(meta["a"]), str(meta["c"])
+    except (KeyError, TypeError, ValueError):
+        req.ack(response_action="errors", errors={Block.NOTE_TEXT: "This form is outdated."})
+        return
+    outcome = assessments.answer(
+        req.session, req.team_id, assessment_id, capability_id, choice, req.user_id, note=note
+    )
+    req.session.commit()
+    req.ack()
+    message = outcome_message(req, outcome)
+    url = meta.get("r")
+    if url:
+        sent = WebhookClient(url).send_dict({**message, "replace_original": True})
+        if sent.status_code == 200:
+            return
+    req.client.chat_postMessage(channel=req.user_id, **message)
+
+
+@listener
+def on_start_assess(req: Req) -> None:
+    req.ack()
+    team = _team_by_id(req, parse_value(req))
+    question, resumed = assessments.start_or_resume(req.session, team, req.user_id)
+    notice = "Resuming where you left off; every answer so far is saved." if resumed else None
+    req.session.commit()
+    deliver(req, render("question", q=question, notice=notice), replace=not from_view(req))
+
+
+@listener
+def on_assess_step(req: Req) -> None:
+    """ "Done, update my answers": re-ask just the capabilities of that step."""
+    req.ack()
+    value = parse_value(req)
+    team = _team_by_id(req, value)
+    try:
+        step = DEFAULT_CHECKLIST.step(int(value["step"]))
+    except (KeyError, TypeError, ValueError):
+        raise UserError("That step is not one I know; try `/mlops next`.") from None
+    question, resumed = assessments.start_or_resume(
+        req.session, team, req.user_id, capability_ids=list(step.capability_ids)
+    )
+    notice = (
+        "An assessment was already in progress; resuming it."
+        if resumed
+        else f"Updating *{escape(step.title)}*: {len(step.capability_ids)} question(s)."
+    )
+    req.session.commit()
+    deliver(req, render("question", q=question, notice=notice), replace=not from_view(req))
+
+
+@listener
+def on_open_status(req: Req) -> None:
+    req.ack()
+    team = _team_by_id(req, parse_value(req))
+    state = team_service.team_states(req.session, req.team_id, [team])[0]
+    message = render("level_card", s=state, change=None, notice=None)
+    if from_view(req) and req.body.get("trigger_id"):
+        req.client.views_open(
+            trigger_id=req.body["trigger_id"],
+            view=render("status_modal", blocks=message["blocks"]),
+        )
+        return
+    deliver(req, message)
+
+
+@listener
+def on_open_next(req: Req) -> None:
+    req.ack()
+    team = _team_by_id(req, parse_value(req))
+    state = team_service.team_states(req.session, req.team_id, [team])[0]
+    deliver(req, render("next_step", s=state))
+
+
+@listener
+def on_open_history(req: Req) -> None:
+    req.ack()
+    team = _team_by_id(req, parse_value(req))
+    data = overview.history(req.session, team)
+    deliver(req, render("history", command=req.settings.slash_command, **vars(data)))
+
+
+def register(app: App, settings: Settings) -> None:
+    for action in (
+        Action.ANSWER_YES,
+        Action.ANSWER_PARTLY,
+        Action.ANSWER_NO,
+        Action.ANSWER_NOT_SURE,
+    ):
+        app.action(action)(on_answer)
+    app.action(Action.BACK)(on_back)
+    app.action(Action.KEEP_REST)(on_keep_rest)
+    app.action(Action.ADD_NOTE)(on_add_note)
+    app.view(Callback.NOTE_MODAL)(on_note_submitted)
+    app.action(Action.START_ASSESS)(on_start_assess)
+    app.action(Action.ASSESS_STEP)(on_assess_step)
+    app.action(Action.OPEN_STATUS)(on_open_status)
+    app.action(Action.OPEN_NEXT)(on_open_next)
+    app.action(Action.OPEN_HISTORY)(on_open_history)

@@ -1,0 +1,168 @@
+"""Teams: the `/mlops team` modal, the `/mlops teams` overview and its pages, App Home."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from slack_bolt import App
+from slack_sdk.errors import SlackApiError
+
+from bot.config import Settings
+from bot.errors import Forbidden, UserError
+from bot.mrkdwn import escape
+from bot.services import overview
+from bot.services import teams as team_service
+from handlers.base import Req, deliver, listener, parse_value
+from handlers.commands import subcommand
+from handlers.ids import Action, Block, Callback
+from messages import render
+
+log = logging.getLogger(__name__)
+
+
+def is_admin(req: Req) -> bool:
+    """Workspace admins and owners (from users.info) and the configured bot admins."""
+    if req.user_id in req.settings.admin_user_ids:
+        return True
+    try:
+        user = req.client.users_info(user=req.user_id)["user"]
+    except SlackApiError as error:
+        log.info("users.info failed for %s: %s", req.user_id, error.response.get("error"))
+        return False
+    return bool(user.get("is_admin") or user.get("is_owner"))
+
+
+def check_may_edit(req: Req, team) -> None:
+    owners = [owner.user_id for owner in team.owners]
+    if not owners or req.user_id in owners or is_admin(req):
+        return
+    names = ", ".join(f"<@{user}>" for user in owners[:5])
+    raise Forbidden(f"Only the team's owners ({names}) and workspace admins can edit this team.")
+
+
+@subcommand("team")
+def team(req: Req, text: str) -> None:
+    existing = None
+    name = ""
+    if text.strip():
+        name = team_service.clean_team_name(text)
+        existing = team_service.find_team(req.session, req.team_id, name)
+    if existing is not None:
+        check_may_edit(req, existing)
+    metadata = json.dumps(
+        {"team_id": existing.id if existing else None, "channel_id": req.channel_id or ""}
+    )
+    view = render(
+        "team_modal",
+        team=existing,
+        name=existing.name if existing else name,
+        channel_id=(existing.home_channel_id if existing else req.channel_id) or "",
+        owners=[o.user_id for o in existing.owners] if existing else [req.user_id],
+        metadata=metadata,
+    )
+    try:
+        req.client.views_open(trigger_id=req.body["trigger_id"], view=view)
+    except SlackApiError as error:
+        if error.response.get("error") == "expired_trigger_id":
+            raise UserError("Slack took too long to open the form; please try again.") from None
+        raise
+
+
+def _input(values: dict, block: str, action: str) -> dict:
+    return (values.get(block) or {}).get(action) or {}
+
+
+@listener
+def on_team_submitted(req: Req) -> None:
+    view = req.body.get("view") or {}
+    values = (view.get("state") or {}).get("values") or {}
+    raw_name = _input(values, Block.TEAM_NAME, Action.TEAM_NAME).get("value") or ""
+    channel = _input(values, Block.TEAM_CHANNEL, Action.TEAM_CHANNEL).get("selected_conversation")
+    owners = _input(values, Block.TEAM_OWNERS, Action.TEAM_OWNERS).get("selected_users") or []
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        meta = {}
+    try:
+        name = team_service.clean_team_name(raw_name)
+    except UserError as error:
+        req.ack(response_action="errors", errors={Block.TEAM_NAME: str(error)[:150]})
+        return
+    if not owners:
+        req.ack(response_action="errors", errors={Block.TEAM_OWNERS: "Pick at least one owner."})
+        return
+    team_id = meta.get("team_id")
+    clash = team_service.find_team(req.session, req.team_id, name)
+    if clash is not None and clash.id != team_id:
+        req.ack(
+            response_action="errors",
+            errors={Block.TEAM_NAME: f"There is already a team called {clash.name}."[:150]},
+        )
+        return
+    if team_id:
+        existing = team_service.get_team(req.session, req.team_id, int(team_id))
+        if existing is None:
+            req.ack(response_action="errors", errors={Block.TEAM_NAME: "That team is gone."})
+            return
+        try:
+            check_may_edit(req, existing)
+        except Forbidden as error:
+            req.ack(response_action="errors", errors={Block.TEAM_NAME: str(error)[:150]})
+            return
+        saved = team_service.update_team(req.session, existing, name, channel, owners)
+        verb = "Saved"
+    else:
+        saved = team_service.create_team(
+            req.session, req.team_id, name, req.user_id, home_channel_id=channel, owners=owners
+        )
+        verb = "Created"
+    req.session.commit()
+    req.ack()
+    text = f"{verb} team *{escape(saved.name)}*" + (
+        f" with home channel <#{saved.home_channel_id}>." if saved.home_channel_id else "."
+    )
+    notify_channel = meta.get("channel_id") or ""
+    try:
+        if notify_channel:
+            req.client.chat_postEphemeral(
+                channel=notify_channel, user=req.user_id, **render("notice", text=text)
+            )
+        else:
+            req.client.chat_postMessage(channel=req.user_id, **render("notice", text=text))
+    except SlackApiError as error:
+        log.info("could not confirm the team edit: %s", error.response.get("error"))
+
+
+@subcommand("teams")
+def teams(req: Req, text: str) -> None:
+    page = int(text) if text.strip().isdigit() else 1
+    data = overview.teams_overview(req.session, req.team_id, page)
+    deliver(req, render("teams", command=req.settings.slash_command, **vars(data)))
+
+
+@listener
+def on_teams_page(req: Req) -> None:
+    req.ack()
+    value = parse_value(req)
+    page = int(value) if str(value).isdigit() else 1
+    data = overview.teams_overview(req.session, req.team_id, page)
+    deliver(req, render("teams", command=req.settings.slash_command, **vars(data)), replace=True)
+
+
+@listener
+def on_home_opened(req: Req) -> None:
+    req.ack()
+    event = req.body.get("event") or {}
+    if event.get("tab", "home") != "home":
+        return
+    data = overview.home(req.session, req.team_id, event.get("user") or req.user_id)
+    view = render("home", command=req.settings.slash_command, **vars(data))
+    req.client.views_publish(user_id=event.get("user") or req.user_id, view=view)
+
+
+def register(app: App, settings: Settings) -> None:
+    app.view(Callback.TEAM_MODAL)(on_team_submitted)
+    app.action(f"{Action.TEAMS_PAGE}_prev")(on_teams_page)
+    app.action(f"{Action.TEAMS_PAGE}_next")(on_teams_page)
+    app.event("app_home_opened")(on_home_opened)

@@ -1,0 +1,262 @@
+"""The assessment conversation, driven through signed requests like Slack sends them."""
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.domain import DEFAULT_CHECKLIST
+from bot.models import AnswerRecord, Assessment, AssessmentStatus, Delivery, LevelChange, Team
+from tests.driver import LABELS, Person, buttons, capability_of, run_assessment, text_of
+
+L1 = {c.id: "yes" for c in DEFAULT_CHECKLIST.capabilities if c.level == 1}
+L2 = {c.id: "yes" for c in DEFAULT_CHECKLIST.capabilities}
+
+
+def count(bot, model, *where) -> int:
+    with bot.session() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+@pytest.mark.parametrize(
+    ("answers", "level", "progress"),
+    [
+        ({}, "L0 · Manual", "0 of 5 for L1"),
+        ({**L1, "feature_store": "partly"}, "L0 · Manual", "4 of 5 for L1"),
+        (L1, "L1 · ML pipeline", "5 of 9 for L2"),
+        (L2, "L2 · CI/CD + continuous training", "All 9 in place"),
+    ],
+)
+def test_full_assessment_to_each_level(bot, answers, level, progress):
+    person = Person(bot)
+    card = run_assessment(person, "Fraud ML", answers)
+    text = text_of(card)
+    assert f"Fraud ML · {level}" in text
+    assert progress in text
+    with bot.session() as session:
+        team = session.scalar(select(Team))
+        assert team.name == "Fraud ML" and team.level == int(level[1])
+        assert team.home_channel_id == "C1"
+        assert session.scalar(select(func.count()).select_from(AnswerRecord)) == 9
+        assessment = session.scalar(select(Assessment))
+        assert assessment.status == AssessmentStatus.COMPLETED
+
+
+def test_first_question_shows_title_help_progress_and_buttons(bot):
+    message = Person(bot).command("assess Fraud ML")
+    text = text_of(message)
+    first = DEFAULT_CHECKLIST.capabilities[0]
+    assert first.title in text and first.question in text
+    assert "question 1 of 9" in text
+    assert "Created team *Fraud ML*" in text
+    assert {"Yes", "Partly", "No", "Not sure", "Add note"} <= set(buttons(message))
+    assert "Back" not in buttons(message)
+
+
+def test_each_click_is_saved_before_the_message_moves_on(bot):
+    person = Person(bot)
+    message = person.command("assess Fraud ML")
+    message = person.answer(message, "Yes")
+    assert "question 2 of 9" in text_of(message)
+    assert count(bot, AnswerRecord) == 1
+    assert "Back" in buttons(message)
+
+
+def test_back_reasks_and_keeps_both_answers(bot):
+    person = Person(bot)
+    message = person.command("assess Fraud ML")
+    message = person.answer(message, "No")
+    message = person.click(message, "Back")
+    assert "question 1 of 9" in text_of(message)
+    assert "Your answer in this run: :x: No" in text_of(message)
+    message = person.answer(message, "Yes")
+    assert "question 2 of 9" in text_of(message)
+    assert count(bot, AnswerRecord) == 2  # history kept; the newest counts
+
+
+def test_resume_starts_at_first_unanswered(bot):
+    person = Person(bot)
+    message = person.command("assess Fraud ML")
+    for _ in range(3):
+        message = person.answer(message, "Yes")
+    again = person.command("assess fraud ml")  # any case
+    assert "question 4 of 9" in text_of(again)
+    assert "Resuming where you left off" in text_of(again)
+    assert count(bot, Assessment) == 1
+
+
+def test_channel_binding_makes_the_name_optional(bot):
+    person = Person(bot)
+    person.command("assess Fraud ML")
+    message = person.command("assess")
+    assert "Fraud ML" in text_of(message) and "question 1 of 9" in text_of(message)
+    elsewhere = Person(bot, channel_id="C999").command("assess")
+    assert "Which team?" in elsewhere["text"] or "Which team?" in text_of(elsewhere)
+
+
+def test_double_click_records_one_answer(bot):
+    person = Person(bot)
+    question = person.command("assess Fraud ML")
+    first = person.answer(question, "Yes")
+    second = person.answer(question, "Yes")  # the same, now outdated, message
+    assert count(bot, AnswerRecord) == 1
+    assert "question 2 of 9" in text_of(first)
+    assert "question 2 of 9" in text_of(second)
+    assert "already answered" in text_of(second)
+
+
+def test_click_on_finished_assessment_shows_the_card(bot):
+    person = Person(bot)
+    message = person.command("assess Fraud ML")
+    last_question = None
+    while "Yes" in buttons(message):
+        last_question = message
+        message = person.answer(message, "Yes")
+    again = person.answer(last_question, "No")
+    assert "already finished" in text_of(again)
+    assert "Fraud ML · L2" in text_of(again)
+    assert count(bot, AnswerRecord) == 9
+
+
+def test_reassess_shows_previous_answers_and_keeps_history(bot):
+    person = Person(bot)
+    run_assessment(person, "Fraud ML", L1)
+    message = person.command("assess Fraud ML")
+    assert "Last time: :white_check_mark: Yes" in text_of(message)
+    assert buttons(message)["Yes"].get("style") == "primary"
+    # one change, then keep the rest as before
+    message = person.answer(message, "No")
+    card = person.click(message, "Keep the rest as before")
+    assert "Fraud ML · L0" in text_of(card)
+    assert "Level down" in text_of(card)
+    with bot.session() as session:
+        assert session.scalar(select(func.count()).select_from(AnswerRecord)) == 18
+        changes = session.scalars(select(LevelChange).order_by(LevelChange.id)).all()
+        assert [(c.from_level, c.to_level) for c in changes] == [(None, 1), (1, 0)]
+    history = person.command("history Fraud ML")
+    text = text_of(history)
+    assert "L1 → *L0 · Manual*" in text
+    assert ":white_check_mark: Yes → :x: No" in text
+
+
+def test_level_change_is_enqueued_with_the_answer(bot):
+    person = Person(bot)
+    run_assessment(person, "Fraud ML", L1)
+    with bot.session() as session:
+        change = session.scalar(select(LevelChange))
+        deliveries = session.scalars(select(Delivery)).all()
+        assert [(d.kind, d.channel_id, d.idempotency_key) for d in deliveries] == [
+            ("level_change", "C1", f"level:{change.id}:C1")
+        ]
+
+
+def test_note_is_stored_with_the_answer(bot):
+    person = Person(bot)
+    message = person.command("assess Fraud ML")
+    person.click(message, "Add note", reply=False)
+    (opened,) = bot.slack.wait_for("views.open")
+    view = opened.args["view"]
+    before = len(bot.slack.calls_to("response_url"))
+    response = bot.client.view_submission(
+        view["callback_id"],
+        {
+            "note_answer": {"note_answer": {"type": "radio_buttons",
+                                            "selected_option": {"value": "partly"}}},
+            "note_text": {"note_text": {"type": "plain_text_input",
+                                        "value": "DVC for <raw> data & only \"some\" models"}},
+        },
+        private_metadata=view["private_metadata"],
+        user_id="U1",
+    )
+    assert response.status == 200
+    assert response.body in ("", "null") or json.loads(response.body) == {}
+    calls = bot.slack.wait_for("response_url", count=before + 1)
+    assert "question 2 of 9" in text_of(calls[-1].args)
+    with bot.session() as session:
+        record = session.scalar(select(AnswerRecord))
+        assert record.value == "partly"
+        assert record.note == 'DVC for <raw> data & only "some" models'
+
+
+def test_note_without_answer_is_refused_in_the_modal(bot):
+    person = Person(bot)
+    message = person.command("assess Fraud ML")
+    person.click(message, "Add note", reply=False)
+    (opened,) = bot.slack.wait_for("views.open")
+    response = bot.client.view_submission(
+        opened.args["view"]["callback_id"],
+        {"note_text": {"note_text": {"type": "plain_text_input", "value": "x"}}},
+        private_metadata=opened.args["view"]["private_metadata"],
+    )
+    assert response.status == 200
+    assert response.json()["response_action"] == "errors"
+    assert count(bot, AnswerRecord) == 0
+
+
+def test_restart_mid_assessment_loses_nothing(bot, slack, engine, database_url):
+    from bot.app import Runtime, create_app
+    from bot.web import Server, WebApp
+    from tests.conftest import make_settings
+    from tests.signed_client import SlackClient
+
+    person = Person(bot)
+    message = person.command("assess Fraud ML")
+    for _ in range(4):
+        message = person.answer(message, "Yes")
+    # a brand-new process: new app, new engine, same database
+    settings = make_settings(slack, database_url)
+    runtime = Runtime.from_settings(settings)
+    server = Server(WebApp(create_app(settings, runtime), runtime), host="127.0.0.1", port=0)
+    server.start()
+    try:
+        bot.client = SlackClient(base_url=server.url, signing_secret=settings.slack_signing_secret,
+                                 fake_slack=slack)
+        resumed = person.command("assess Fraud ML")
+        assert "question 5 of 9" in text_of(resumed)
+        # the old message's next click still works in the new process
+        message = person.answer(message, "Yes")
+        assert "question 6 of 9" in text_of(message)
+    finally:
+        server.stop()
+        runtime.engine.dispose()
+
+
+def test_slack_refusing_the_update_keeps_the_answer_and_says_how_to_continue(bot):
+    person = Person(bot)
+    message = person.command("assess Fraud ML")
+    button = buttons(message)["Yes"]
+
+    class Expired:  # the click carries a response URL that Slack no longer honours
+        def response_url(self, *args, **kwargs):
+            return bot.slack.base_url + "/response/expired"
+
+        def new_trigger_id(self):
+            return bot.slack.new_trigger_id()
+
+    bot.client.fake_slack = Expired()
+    bot.client.block_action(button["action_id"], value=button["value"], block_id="answers")
+    (dm,) = bot.slack.wait_for("chat.postMessage")
+    assert dm.args["channel"] == "U1"
+    assert "Saved" in dm.args["text"]
+    assert count(bot, AnswerRecord) == 1
+
+
+def test_stale_button_for_deleted_team(bot):
+    person = Person(bot)
+    message = person.command("assess Fraud ML")
+    with bot.session() as session:
+        session.delete(session.scalar(select(Team)))
+        session.commit()
+    reply = person.answer(message, "Yes")
+    assert "no longer exists" in reply["text"]
+    assert count(bot, AnswerRecord) == 0
+
+
+def test_capability_order_matches_the_checklist(bot):
+    person = Person(bot)
+    message = person.command("assess Order")
+    seen = []
+    while "Yes" in buttons(message):
+        seen.append(capability_of(message))
+        message = person.answer(message, LABELS["yes"])
+    assert seen == list(DEFAULT_CHECKLIST.ids)
