@@ -43,4 +43,3 @@ class Callback(StrEnum):
     NOTE_MODAL = "note_modal"
     TEAM_MODAL = "team_modal"
     STATUS_MODAL = "status_modal"
-

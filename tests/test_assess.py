@@ -160,10 +160,15 @@ def test_note_is_stored_with_the_answer(bot):
     response = bot.client.view_submission(
         view["callback_id"],
         {
-            "note_answer": {"note_answer": {"type": "radio_buttons",
-                                            "selected_option": {"value": "partly"}}},
-            "note_text": {"note_text": {"type": "plain_text_input",
-                                        "value": "DVC for <raw> data & only \"some\" models"}},
+            "note_answer": {
+                "note_answer": {"type": "radio_buttons", "selected_option": {"value": "partly"}}
+            },
+            "note_text": {
+                "note_text": {
+                    "type": "plain_text_input",
+                    "value": 'DVC for <raw> data & only "some" models',
+                }
+            },
         },
         private_metadata=view["private_metadata"],
         user_id="U1",
@@ -209,8 +214,9 @@ def test_restart_mid_assessment_loses_nothing(bot, slack, engine, database_url):
     server = Server(WebApp(create_app(settings, runtime), runtime), host="127.0.0.1", port=0)
     server.start()
     try:
-        bot.client = SlackClient(base_url=server.url, signing_secret=settings.slack_signing_secret,
-                                 fake_slack=slack)
+        bot.client = SlackClient(
+            base_url=server.url, signing_secret=settings.slack_signing_secret, fake_slack=slack
+        )
         resumed = person.command("assess Fraud ML")
         assert "question 5 of 9" in text_of(resumed)
         # the old message's next click still works in the new process
