@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from slack_bolt import App, BoltResponse
@@ -28,6 +29,8 @@ from bot.errors import UserError
 from bot.models import ProcessedEvent
 
 log = logging.getLogger(__name__)
+
+LISTENER_THREADS = 32
 
 
 @dataclass
@@ -68,6 +71,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> App:
         signing_secret=settings.slack_signing_secret,
         client=make_web_client(settings),
         name="mlops-maturity-bot",
+        # Bolt's default of 5 workers makes acks queue behind the work done after them;
+        # match the web server's threads so every request can ack at once.
+        listener_executor=ThreadPoolExecutor(
+            max_workers=LISTENER_THREADS, thread_name_prefix="listener"
+        ),
     )
 
     @app.middleware

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import normalise_database_url
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_BEGIN = "sqlite_begin"
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -28,6 +29,11 @@ def make_engine(url: str, **kwargs) -> Engine:
         kwargs.setdefault("connect_args", {}).update(
             {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         )
+        if ":memory:" not in url and url.rstrip("/") != "sqlite:":
+            # Enough connections for every listener thread: a connection made per request
+            # (pool overflow) repeats the PRAGMAs and costs more than the query.
+            kwargs.setdefault("pool_size", 20)
+            kwargs.setdefault("max_overflow", 10)
         engine = create_engine(url, **kwargs)
         _tune_sqlite(engine)
         return engine
@@ -51,7 +57,18 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def read_only(session: Session) -> None:
+    """Mark a session's first transaction as read-only, before its first query.
+
+    On SQLite it then starts with a deferred BEGIN and takes no write lock, so lookups run
+    beside writers (WAL) instead of queueing behind them; elsewhere it changes nothing.
+    """
+    if session.get_bind().dialect.name == "sqlite" and not session.in_transaction():
+        session.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -11,10 +11,12 @@ import json
 import logging
 import threading
 from collections.abc import Iterable
+from urllib.parse import parse_qsl
 
-from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_bolt.request.internals import build_context
 from slack_sdk.signature import SignatureVerifier
 from waitress import wasyncore
 from waitress.server import create_server
@@ -55,7 +57,24 @@ class _SlackHandler(SlackRequestHandler):
             )
             log.info("unparseable request body (%s signature)", "valid" if signed else "invalid")
             return BoltResponse(status=400 if signed else 401, body="")
+        _fix_form_body(bolt_request)
         return self.app.dispatch(bolt_request)
+
+
+def _fix_form_body(request: BoltRequest) -> None:
+    """Re-parse a form body that Bolt mistook for an interactive payload.
+
+    Bolt 1.30 looks for the substring "payload" anywhere in a form body and then expects a
+    `payload=` field, so `/mlops assess payload` arrived as an empty request (a 404). A real
+    interactive request has that field; anything else is a plain form.
+    """
+    raw = request.raw_body
+    if request.body or not raw or raw.lstrip().startswith("{") or "payload" not in raw:
+        return
+    fields = dict(parse_qsl(raw, keep_blank_values=True))
+    if "payload" not in fields:
+        request.body = fields
+        request.context = build_context(BoltContext({}), fields)
 
 
 class WebApp:

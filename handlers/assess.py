@@ -97,21 +97,21 @@ def assess(req: Req, text: str) -> None:
     deliver(req, render("question", q=question, notice=notice))
 
 
-@subcommand("status")
+@subcommand("status", writes=False)
 def status(req: Req, text: str) -> None:
     team, _ = _team_arg(req, text, create=False)
     state = team_service.team_states(req.session, req.team_id, [team])[0]
     deliver(req, render("level_card", s=state, change=None, notice=None))
 
 
-@subcommand("next")
+@subcommand("next", writes=False)
 def next_step(req: Req, text: str) -> None:
     team, _ = _team_arg(req, text, create=False)
     state = team_service.team_states(req.session, req.team_id, [team])[0]
     deliver(req, render("next_step", s=state))
 
 
-@subcommand("history")
+@subcommand("history", writes=False)
 def history(req: Req, text: str) -> None:
     team, _ = _team_arg(req, text, create=False)
     data = overview.history(req.session, team)
@@ -242,7 +242,7 @@ def on_assess_step(req: Req) -> None:
     deliver(req, render("question", q=question, notice=notice), replace=not from_view(req))
 
 
-@listener
+@listener(writes=False)
 def on_open_status(req: Req) -> None:
     req.ack()
     team = _team_by_id(req, parse_value(req))
@@ -257,7 +257,7 @@ def on_open_status(req: Req) -> None:
     deliver(req, message)
 
 
-@listener
+@listener(writes=False)
 def on_open_next(req: Req) -> None:
     req.ack()
     team = _team_by_id(req, parse_value(req))
@@ -265,7 +265,7 @@ def on_open_next(req: Req) -> None:
     deliver(req, render("next_step", s=state))
 
 
-@listener
+@listener(writes=False)
 def on_open_history(req: Req) -> None:
     req.ack()
     team = _team_by_id(req, parse_value(req))

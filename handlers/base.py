@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
+from bot.db import read_only
 from bot.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -28,15 +29,30 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Req:
-    """One Slack request as a handler sees it."""
+    """One Slack request as a handler sees it.
+
+    `client` and `respond` commit the open transaction before handing out the way to Slack:
+    whatever the person did is saved before Slack hears of it, and no transaction (on SQLite,
+    the database's one write lock) stays open across a network call.
+    """
 
     ack: Ack
     body: dict[str, Any]
-    client: WebClient
-    respond: Respond
+    _client: WebClient
+    _respond: Respond
     context: BoltContext
     session: Session
     settings: Settings
+
+    @property
+    def client(self) -> WebClient:
+        self.session.commit()
+        return self._client
+
+    @property
+    def respond(self) -> Respond:
+        self.session.commit()
+        return self._respond
 
     @property
     def team_id(self) -> str:
@@ -51,16 +67,25 @@ class Req:
         return self.context.channel_id
 
 
-def listener(fn: Callable[[Req], None]) -> Callable[..., None]:
+def listener(
+    fn: Callable[[Req], None] | None = None, *, writes: bool = True
+) -> Callable[..., None]:
     """Turn `fn(req)` into a Bolt listener that runs inside one database unit of work.
+
+    `@listener(writes=False)` marks a handler that only reads (see db.read_only).
 
     Errors are answered here rather than re-raised: when a listener raises after `ack()`,
     Bolt 1.30 resets the acknowledgement and Slack gets a 404 three seconds later, which
     shows the person a generic failure on top of ours.
     """
 
+    if fn is None:
+        return lambda inner: listener(inner, writes=writes)
+
     def run(ack: Ack, body: dict, client: WebClient, respond: Respond, context: BoltContext):
         session: Session = context["session_factory"]()
+        if not writes:
+            read_only(session)
         req = Req(ack, body, client, respond, context, session, context["settings"])
         try:
             fn(req)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from slack_bolt import App
 
 from bot.config import Settings
+from bot.db import read_only
 from handlers.base import Req, listener
 from messages import render
 
@@ -51,17 +52,21 @@ def split_command(text: str) -> tuple[str, str]:
 
 Subcommand = Callable[[Req, str], None]
 ROUTES: dict[str, Subcommand] = {}
+READ_ONLY: set[str] = set()
 
 
-def subcommand(*names: str) -> Callable[[Subcommand], Subcommand]:
+def subcommand(*names: str, writes: bool = True) -> Callable[[Subcommand], Subcommand]:
     """Route `/mlops <name> ...` to the decorated `fn(req, rest_of_text)`.
 
     Each surface module declares its own subcommands; this module only dispatches.
+    `writes=False` lets lookups run without the database's write lock (see db.read_only).
     """
 
     def decorate(fn: Subcommand) -> Subcommand:
         for name in names:
             ROUTES[name] = fn
+            if not writes:
+                READ_ONLY.add(name)
         return fn
 
     return decorate
@@ -75,6 +80,8 @@ def on_command(req: Req) -> None:
     if sub in ("", "help"):
         req.respond(**help_message(command))
     elif sub in ROUTES:
+        if sub in READ_ONLY:
+            read_only(req.session)
         ROUTES[sub](req, rest)
     else:
         req.respond(**help_message(command, unknown=sub))

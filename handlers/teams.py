@@ -41,7 +41,7 @@ def check_may_edit(req: Req, team) -> None:
     raise Forbidden(f"Only the team's owners ({names}) and workspace admins can edit this team.")
 
 
-@subcommand("team")
+@subcommand("team", writes=False)
 def team(req: Req, text: str) -> None:
     existing = None
     name = ""
@@ -134,14 +134,14 @@ def on_team_submitted(req: Req) -> None:
         log.info("could not confirm the team edit: %s", error.response.get("error"))
 
 
-@subcommand("teams")
+@subcommand("teams", writes=False)
 def teams(req: Req, text: str) -> None:
     page = int(text) if text.strip().isdigit() else 1
     data = overview.teams_overview(req.session, req.team_id, page)
     deliver(req, render("teams", command=req.settings.slash_command, **vars(data)))
 
 
-@listener
+@listener(writes=False)
 def on_teams_page(req: Req) -> None:
     req.ack()
     value = parse_value(req)
@@ -150,7 +150,7 @@ def on_teams_page(req: Req) -> None:
     deliver(req, render("teams", command=req.settings.slash_command, **vars(data)), replace=True)
 
 
-@listener
+@listener(writes=False)
 def on_home_opened(req: Req) -> None:
     req.ack()
     event = req.body.get("event") or {}

@@ -83,6 +83,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        auto_reload=False,  # templates ship with the code; no stat() per render
     )
     env.filters["tojson"] = _tojson
     env.filters["mrkdwn"] = escape
@@ -112,7 +113,7 @@ def _ids() -> dict[str, type[Enum]]:
     }
 
 
-def render(name: str, **context: Any) -> Any:
+def render(name: str, /, **context: Any) -> Any:
     """Render `messages/<name>.json.j2` and return the parsed JSON (a dict or a list)."""
     template = _environment().get_template(f"{name}.json.j2")
     text = template.render(**_ids(), **context)
