@@ -9,8 +9,14 @@ from sqlalchemy import event, func, select
 from bot.domain import DEFAULT_CHECKLIST
 from bot.models import AnswerRecord, Assessment, Team, TeamOwner
 from bot.services import teams as team_service
-from tests.driver import Person, assert_valid_message, assert_valid_view, buttons, run_assessment
-from tests.driver import text_of
+from tests.driver import (
+    Person,
+    assert_valid_message,
+    assert_valid_view,
+    buttons,
+    run_assessment,
+    text_of,
+)
 
 L1 = {c.id: "yes" for c in DEFAULT_CHECKLIST.capabilities if c.level == 1}
 
