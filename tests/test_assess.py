@@ -266,3 +266,15 @@ def test_capability_order_matches_the_checklist(bot):
         seen.append(capability_of(message))
         message = person.answer(message, LABELS["yes"])
     assert seen == list(DEFAULT_CHECKLIST.ids)
+
+
+def test_only_the_first_team_named_in_a_channel_makes_it_home(bot):
+    person = Person(bot)
+    assert "made this channel its home" in text_of(person.command("assess First"))
+    assert "made this channel its home" not in text_of(person.command("assess Second"))
+    in_dm = Person(bot, channel_id="D0BOT")
+    assert "made this channel its home" not in text_of(in_dm.command("assess Third"))
+    with bot.session() as session:
+        homes = dict(session.execute(select(Team.name, Team.home_channel_id)).all())
+    assert homes == {"First": "C1", "Second": None, "Third": None}
+    assert "First" in text_of(person.command("assess"))

@@ -192,8 +192,16 @@ def resolve_team(
             return team, False
         if not create:
             raise NotFound(unknown_team_message(session, workspace_id, cleaned))
+        # The first team named in a channel makes it home; DMs and busy channels stay unbound.
+        bindable = bool(channel_id) and channel_id[0] in "CG"
+        if bindable and teams_in_channel(session, workspace_id, channel_id):
+            bindable = False
         return create_team(
-            session, workspace_id, cleaned, user_id, home_channel_id=channel_id
+            session,
+            workspace_id,
+            cleaned,
+            user_id,
+            home_channel_id=channel_id if bindable else None,
         ), True
     bound = teams_in_channel(session, workspace_id, channel_id) if channel_id else []
     if len(bound) == 1:
