@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format migrate clean
+.PHONY: install run sandbox test lint format migrate clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'
@@ -17,8 +17,13 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## Run the bot locally: web + worker in one process, SQLite, migrations at start.
+## Without SLACK_BOT_TOKEN/SLACK_SIGNING_SECRET it starts the sandbox instead (see README).
 run: install
 	$(BIN)/mlops-bot run
+
+## Try the bot without Slack: the sandbox with a demo organisation, in the browser.
+sandbox: install
+	$(BIN)/mlops-bot sandbox --demo
 
 ## Run the whole test suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set).
 test: install

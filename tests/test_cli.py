@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from bot.migrate import upgrade
 from tests.conftest import BOT_TOKEN, fresh_sqlite_url
 from tests.signed_client import SlackClient
 
-SUBCOMMANDS = ["run", "web", "socket", "worker", "migrate"]
+SUBCOMMANDS = ["run", "web", "socket", "worker", "migrate", "sandbox"]
 SLACK_VARS = (
     "SLACK_BOT_TOKEN",
     "SLACK_SIGNING_SECRET",
@@ -55,7 +56,7 @@ def test_every_subcommand_has_help(sub, tmp_path):
             assert name in result.stdout
 
 
-@pytest.mark.parametrize("sub", ["web", "run", "worker", "socket"])
+@pytest.mark.parametrize("sub", ["web", "worker", "socket"])
 def test_missing_credentials_stop_at_once_with_one_clear_line(sub, tmp_path):
     started = time.monotonic()
     result = mlops_bot(sub, cwd=tmp_path, env=clean_env(), timeout=30)
@@ -65,6 +66,48 @@ def test_missing_credentials_stop_at_once_with_one_clear_line(sub, tmp_path):
     assert "SLACK_BOT_TOKEN is not set" in result.stderr
     assert "api.slack.com/apps" in result.stderr
     assert not list(tmp_path.glob("*.db")), "nothing may be created before the config is valid"
+
+
+def wait_for_page(url: str, process: subprocess.Popen, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        assert process.poll() is None, process.communicate()[0]
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.read().decode()
+        except OSError:
+            assert time.monotonic() < deadline, "the sandbox page did not come up"
+            time.sleep(0.2)
+
+
+@pytest.mark.parametrize("args", [["run"], ["sandbox", "--demo"]])
+def test_without_credentials_run_starts_the_sandbox_in_the_browser(args, tmp_path):
+    """`make run` with nothing configured shows the bot instead of an error."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", *args, "--port", str(port)],
+        cwd=tmp_path,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        page = wait_for_page(f"http://127.0.0.1:{port}/", process)
+        assert "MLOps maturity bot" in page and "user-switcher" in page
+        state_url = f"http://127.0.0.1:{port}/sandbox/state?user=U0ADA"
+        with urllib.request.urlopen(state_url, timeout=5) as response:
+            assert json.loads(response.read())["workspace"] == "Sandbox Inc"
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=15)
+    assert f"open http://localhost:{port}/" in output
+    assert "with the demo organisation" in output
+    assert "Traceback" not in output
+    if args == ["run"]:
+        assert "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are not set" in output
+    assert (tmp_path / "mlops-sandbox.db").exists()
+    assert not (tmp_path / "mlops-bot.db").exists(), "the sandbox never touches the real database"
 
 
 def test_socket_needs_app_token(tmp_path):

@@ -1,0 +1,81 @@
+"""Fixtures for the sandbox: a running sandbox in-process, and Debian's Chromium under
+Playwright for the browser tests.
+
+The browser is never downloaded: Playwright drives /usr/bin/chromium (installed by
+`.ci/run` from Debian), and the browser tests skip with the reason when it or the
+`playwright` package is missing, so a machine without them still runs everything else.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.sandbox.server import Sandbox
+from tests.conftest import fresh_sqlite_url
+
+CHROMIUM = os.environ.get("SANDBOX_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "sandbox"
+
+
+@pytest.fixture
+def sandbox(tmp_path) -> Iterator[Sandbox]:
+    """The whole sandbox with the demo organisation, on free ports and its own database."""
+    running = Sandbox(
+        database_url=fresh_sqlite_url(tmp_path), port=0, demo=True, tick_seconds=0.5
+    ).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium under Playwright, or a skip that says what is missing."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("browser tests skipped: the playwright package is not installed (make install)")
+    if not (os.path.isfile(CHROMIUM) or shutil.which(CHROMIUM)):
+        pytest.skip(f"browser tests skipped: no Chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(chromium, sandbox):
+    """A fresh browser tab on the sandbox page, 1400x900 like a laptop screen."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    tab.goto(sandbox.url)
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+def shot(page, name: str) -> Path:
+    """Save a screenshot under artifacts/sandbox/ (git-ignored) and return its path."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path

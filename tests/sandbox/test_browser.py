@@ -1,0 +1,180 @@
+"""The sandbox in a real browser (Debian's Chromium under Playwright), as a person uses it.
+
+Why: the page is the product here. These tests type and click like a person, so they prove
+that the whole chain works: page -> sandbox -> Slack's signed payloads -> the real bot ->
+Web API stand-in -> rendered Block Kit. Screenshots land in artifacts/sandbox/.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.models import Team
+from bot.sandbox.workspace import TEAM_ID
+from bot.services.teams import name_key
+from tests.sandbox.conftest import shot
+
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="browser tests skipped: playwright is not installed"
+)
+expect = sync_api.expect
+
+
+DIGEST = re.compile(r"MLOps maturity .*digest")
+HOSTILE = "<script>alert(1)</script>"
+
+
+def add_team(sandbox, name: str) -> None:
+    """A team whose name is markup, written directly (a typed name would arrive escaped)."""
+    with sandbox.runtime.session_factory.begin() as session:
+        session.add(
+            Team(workspace_id=TEAM_ID, name=name, name_key=name_key(name), created_by="U0ADA")
+        )
+
+
+def open_channel(page, name: str) -> None:
+    page.locator(".sidebar .side-item", has_text=name).first.click()
+    expect(page.locator("#pane-title")).to_have_text(f"# {name}")
+
+
+def type_command(page, text: str) -> None:
+    composer = page.locator("#composer-input")
+    composer.fill(text)
+    composer.press("Enter")
+
+
+def test_assess_to_level_one_then_app_home_then_the_digest(page, sandbox):
+    page.select_option("#user-switcher", "U0GRACE")
+    open_channel(page, "ml-platform")
+    type_command(page, "/mlops assess Sandbox")
+
+    conversation = page.locator(".msg-ephemeral").last
+    expect(conversation).to_contain_text("question 1 of 9")
+    expect(conversation).to_contain_text("Only visible to you")
+    expect(conversation).to_contain_text("Data versioning")
+
+    answers = ["Yes"] * 5 + ["No"] * 4
+    for number, answer in enumerate(answers, start=1):
+        expect(conversation).to_contain_text(f"question {number} of 9")
+        if number == 2:
+            # Add note opens a modal; submitting without an answer shows the bot's error.
+            conversation.get_by_role("button", name="Add note").click()
+            modal = page.locator("#modal")
+            expect(modal).to_be_visible()
+            expect(page.locator("#modal-title")).to_have_text("Add a note")
+            page.locator("#modal-submit").click()
+            expect(modal).to_contain_text("Please pick an answer.")
+            modal.get_by_label("Yes").check()
+            modal.locator("textarea").fill("MLflow since March: <https://mlflow.example>")
+            shot(page, "01-add-note-modal")
+            page.locator("#modal-submit").click()
+            expect(page.locator("#modal-backdrop")).to_be_hidden()
+            continue
+        if number == 4:
+            shot(page, "02-assessment-in-progress")
+        conversation.get_by_role("button", name=answer, exact=True).click()
+
+    expect(conversation).to_contain_text("L1 · ML pipeline")
+    expect(conversation).to_contain_text("5 of 9 for L2")
+    # The conversation updated one message in place; it never piled up new ones.
+    expect(page.locator(".msg-ephemeral")).to_have_count(1)
+    # The level change is announced to the digest channel within seconds, by the worker.
+    expect(page.locator("#messages")).to_contain_text("Sandbox moved up to L1", timeout=15_000)
+    shot(page, "03-level-card")
+
+    page.locator("#app-home-link").click()
+    home = page.locator("#home")
+    expect(home).to_contain_text("Your teams")
+    expect(home).to_contain_text("Sandbox")
+    shot(page, "04-app-home")
+
+    page.get_by_role("button", name="Jump to next Monday 09:00").click()
+    expect(page.locator("#clock-label")).to_contain_text("Mon")
+    expect(page.locator("#clock-label")).to_contain_text("09:0")
+    open_channel(page, "ml-platform")
+    digest = page.locator(".msg", has_text=DIGEST).last
+    expect(digest).to_be_visible(timeout=15_000)
+    expect(digest).to_contain_text("Sandbox")
+    digest.scroll_into_view_if_needed()
+    shot(page, "05-digest")
+
+
+def test_a_hostile_team_name_is_shown_as_text(page, sandbox):
+    add_team(sandbox, HOSTILE)
+    open_channel(page, "general")
+    type_command(page, "/mlops teams")
+    overview = page.locator(".msg-ephemeral").last
+    expect(overview).to_contain_text(HOSTILE)
+    # Only the page's own script exists; nothing the bot sent became markup.
+    assert page.locator("script").count() == 1
+    assert page.locator("#messages script").count() == 0
+
+
+def test_switching_people_shows_each_their_own_ephemeral_messages(page, sandbox):
+    open_channel(page, "general")
+    page.locator("#composer-input").fill("/mlops as")
+    hint = page.locator("#composer-hint")
+    expect(hint).to_contain_text("/mlops assess [team]")
+    expect(hint).not_to_contain_text("/mlops status")
+    hint.locator(".hint-row").first.click()
+    expect(page.locator("#composer-input")).to_have_value("/mlops assess ")
+    type_command(page, "/mlops help")
+    expect(hint).to_be_hidden()
+    expect(page.locator(".msg-ephemeral")).to_contain_text("MLOps maturity bot")
+    page.select_option("#user-switcher", "U0ALAN")
+    expect(page.locator("#messages")).not_to_contain_text("Only visible to you")
+    expect(page.locator("#messages")).to_contain_text("No messages yet")
+
+    # Each person's DM with the bot is their own, too.
+    page.locator("#dm-link").click()
+    type_command(page, "/mlops help")
+    expect(page.locator("#messages")).to_contain_text("MLOps maturity bot")
+    page.select_option("#user-switcher", "U0KATHERINE")
+    expect(page.locator("#pane-title")).to_have_text("MLOps maturity bot")
+    expect(page.locator("#messages")).to_contain_text("No messages yet")
+
+
+def test_permissions_and_the_team_modal_with_people_and_channel_pickers(page, sandbox):
+    page.select_option("#user-switcher", "U0KATHERINE")
+    open_channel(page, "general")
+    type_command(page, "/mlops digest #general weekly monday 10:00")
+    expect(page.locator(".msg-ephemeral").last).to_contain_text("Only workspace admins")
+
+    page.select_option("#user-switcher", "U0ADA")  # the workspace admin
+    type_command(page, "/mlops digest #general weekly monday 10:00")
+    expect(page.locator(".msg-ephemeral").last).to_contain_text(
+        "#general gets the digest weekly on Mondays at 10:00"
+    )
+
+    open_channel(page, "forecasting")
+    type_command(page, "/mlops team Vision Two")
+    modal = page.locator("#modal")
+    expect(page.locator("#modal-title")).to_have_text("New team")
+    expect(modal.locator("input").first).to_have_value("Vision Two")
+    expect(modal.locator("select:not([multiple])")).to_have_value("C0FORECAST")
+    modal.locator("select[multiple]").select_option(["U0ALAN", "U0KATHERINE"])
+    shot(page, "06-team-modal")
+    page.locator("#modal-submit").click()
+    expect(page.locator("#modal-backdrop")).to_be_hidden()
+    shot(page, "07-team-saved")
+    with sandbox.runtime.session_factory() as session:
+        team = session.query(Team).filter_by(name="Vision Two").one()
+        assert team.home_channel_id == "C0FORECAST"
+        assert sorted(owner.user_id for owner in team.owners) == ["U0ALAN", "U0KATHERINE"]
+
+
+def test_nudges_reach_the_owners_dm_and_pickers_in_a_message_act(page, sandbox):
+    page.select_option("#user-switcher", "U0GRACE")
+    page.get_by_role("button", name="Jump to next Monday 09:00").click()
+    expect(page.locator("#dm-link .badge")).to_be_visible(timeout=15_000)
+    page.locator("#dm-link").click()
+    nudge = page.locator(".msg", has_text="Fraud ML is at L1").last
+    expect(nudge).to_contain_text("Done, update my answers")
+    nudge.locator("select").select_option(index=1)
+    expect(page.locator("#messages")).to_contain_text("Snoozed: no nudges about Fraud ML")
+
+    pricing = page.locator(".msg", has_text="Pricing is at L0").last
+    pricing.locator("input[type=date]").fill("2027-01-15")
+    expect(page.locator("#messages")).to_contain_text("Snoozed: no nudges about Pricing")
