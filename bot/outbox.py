@@ -3,18 +3,92 @@
 `enqueue` inserts a row keyed by its idempotency key and does nothing if the key exists, so
 callers may enqueue as often as they like; it joins the caller's transaction, so a level
 change and its announcement commit together or not at all.
+
+`Sender` drains the table (ARCHITECTURE.md, "The outbox"):
+
+- claim: `SELECT ... FOR UPDATE SKIP LOCKED` then `UPDATE ... RETURNING` in one transaction.
+  On PostgreSQL the row locks keep concurrent drains apart; on SQLite every transaction of our
+  engine starts with `BEGIN IMMEDIATE`, which serialises claims the same way (FOR UPDATE is
+  not rendered there). A claim takes a lease measured on the database clock, so processes on
+  machines whose clocks disagree still agree on when a lease has run out.
+- send: rendered at send time from current data, with Slack message metadata carrying the
+  key. A row whose previous attempt may have reached Slack (a worker died holding it, or the
+  answer was lost) is checked against conversations.history first, so a crash between
+  Slack's reply and our commit neither loses nor, normally, repeats the message.
+- outcome: sent (only while the lease is still ours); 429 -> available again after
+  Retry-After, without the thread sleeping; transient errors -> exponential backoff, dead
+  after `max_attempts`; permanent errors -> failed with the reason, and admins are told once
+  per channel and reason (itself an outbox row, so "once" is the key's job).
+- pace: our own token buckets per channel and per workspace keep us just under Slack's
+  limits, so 429s stay rare and Slack's limits, not our code, set the speed.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+import os
+import queue
+import random
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.error import URLError
 
-from sqlalchemy import insert
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import case, create_engine, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from bot.config import Settings
 from bot.models import Delivery, DeliveryState, utcnow
+
+log = logging.getLogger(__name__)
+
+METADATA_EVENT = "mlops_bot_delivery"
+TOKEN_SECONDS = 60.0  # how long a workspace's bot token is reused before looking again
+FLUSH_SECONDS = 0.2  # how long sends may wait to be recorded in one batched transaction
+HISTORY_PAGES = 3  # of 200 messages: how far back the check after a crash looks
+
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "is_archived",
+        "account_inactive",
+        "cannot_dm_bot",
+        "not_in_channel",
+        "user_not_found",
+        "user_disabled",
+        "messages_tab_disabled",
+        "invalid_blocks",
+        "invalid_metadata_format",
+        "msg_too_long",
+        "restricted_action",
+        "restricted_action_read_only_channel",
+        "restricted_action_thread_only_channel",
+        "ekm_access_denied",
+        "team_access_not_granted",
+        "missing_scope",
+        "no_permission",
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+    }
+)
+"""Errors that no retry can fix; anything else is treated as transient and retried."""
+
+UNREPORTABLE = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired"})
+"""With these the bot cannot reach anyone, an admin included; they are only logged."""
+
+PRIORITY = {"level_change": 0, "alert": 1}
+"""Announcements are the "within seconds" promise; digests and nudges may wait a moment."""
 
 
 def enqueue(
@@ -36,7 +110,7 @@ def enqueue(
         payload=payload or {},
         state=DeliveryState.PENDING,
         attempts=0,
-        available_at=available_at or utcnow(),
+        available_at=available_at or _available_now(),
         created_at=utcnow(),
     )
     dialect = session.get_bind().dialect.name
@@ -54,5 +128,789 @@ def enqueue(
         )
     else:  # pragma: no cover - only the two supported databases
         statement = insert(Delivery).values(**values)
-    result = session.execute(statement)
+    # RETURNING, not rowcount: an ORM-enabled insert reports rowcount -1 on PostgreSQL.
+    return session.execute(statement.returning(Delivery.id)).first() is not None
+
+
+def enqueue_many(
+    session: Session, workspace_id: str, items: list[dict[str, Any]], chunk: int = 500
+) -> set[str]:
+    """`enqueue` for many rows in a few statements; returns the keys actually inserted.
+
+    Items are dicts with key, kind, channel_id and payload. A Monday morning's 1,500
+    nudges would otherwise be 1,500 round trips inside the tick's transaction.
+    """
+    inserted: set[str] = set()
+    dialect = session.get_bind().dialect.name
+    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    now, available = utcnow(), _available_now()
+    for start in range(0, len(items), chunk):
+        values = [
+            dict(
+                workspace_id=workspace_id,
+                idempotency_key=item["key"],
+                kind=item["kind"],
+                channel_id=item["channel_id"],
+                payload=item.get("payload") or {},
+                state=DeliveryState.PENDING,
+                attempts=0,
+                available_at=available,
+                created_at=now,
+            )
+            for item in items[start : start + chunk]
+        ]
+        statement = (
+            insert_fn(Delivery)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(Delivery.idempotency_key)
+        )
+        inserted.update(session.scalars(statement))
+    return inserted
+
+
+def _available_now() -> datetime:
+    """ "Now" for a new row, a second early: rows are enqueued on this process's clock but
+    claimed on the database's (SQLite's has millisecond steps), and a row written a
+    microsecond "in the future" would wait for the next drain instead of going at once."""
+    return utcnow() - timedelta(seconds=1)
+
+
+def db_now(session: Session) -> datetime:
+    """The database's clock, the one every lease and availability time is compared with.
+
+    PostgreSQL's now() is frozen at the start of a transaction; clock_timestamp() is not.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return session.execute(text("SELECT clock_timestamp()")).scalar_one().astimezone(UTC)
+    raw = session.execute(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")).scalar_one()
+    return datetime.fromisoformat(raw).replace(tzinfo=UTC)
+
+
+# ---------------------------------------------------------------------------- claims
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row this process holds the lease on, with what the sender needs to know."""
+
+    id: int
+    workspace_id: str
+    key: str
+    kind: str
+    channel_id: str
+    payload: dict[str, Any]
+    attempts: int  # including this one
+    created_at: datetime
+    uncertain: bool  # an earlier attempt may have reached Slack: check before re-posting
+
+
+def claim(
+    session_factory: sessionmaker[Session], owner: str, *, limit: int, lease_seconds: float
+) -> list[Claimed]:
+    """Take up to `limit` available rows under a lease for `owner`, in one transaction."""
+    with session_factory.begin() as session:
+        now = db_now(session)
+        candidates = session.execute(
+            select(Delivery.id, Delivery.state, Delivery.last_error)
+            .where(
+                Delivery.state.in_([DeliveryState.PENDING, DeliveryState.SENDING]),
+                Delivery.available_at <= now,
+                (Delivery.lease_until.is_(None)) | (Delivery.lease_until < now),
+            )
+            .order_by(
+                case(
+                    *((Delivery.kind == kind, rank) for kind, rank in PRIORITY.items()),
+                    else_=9,
+                ),
+                Delivery.available_at,
+                Delivery.id,
+            )
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if not candidates:
+            return []
+        uncertain = {
+            row.id
+            for row in candidates
+            if row.state == DeliveryState.SENDING or (row.last_error or "").startswith("uncertain:")
+        }
+        rows = session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_([row.id for row in candidates]))
+            .values(
+                state=DeliveryState.SENDING,
+                lease_owner=owner,
+                lease_until=now + timedelta(seconds=lease_seconds),
+                attempts=Delivery.attempts + 1,
+            )
+            .returning(
+                Delivery.id,
+                Delivery.workspace_id,
+                Delivery.idempotency_key,
+                Delivery.kind,
+                Delivery.channel_id,
+                Delivery.payload,
+                Delivery.attempts,
+                Delivery.created_at,
+            )
+        ).all()
+    claimed = [
+        Claimed(
+            id=row.id,
+            workspace_id=row.workspace_id,
+            key=row.idempotency_key,
+            kind=row.kind,
+            channel_id=row.channel_id,
+            payload=row.payload or {},
+            attempts=row.attempts,
+            created_at=_aware(row.created_at),
+            uncertain=row.id in uncertain,
+        )
+        for row in rows
+    ]
+    return sorted(claimed, key=lambda c: (PRIORITY.get(c.kind, 9), c.id))
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _finish(session: Session, row: Claimed, owner: str, **values) -> bool:
+    """Update a row we hold; False when the lease has passed to someone else meanwhile."""
+    table = Delivery.__table__  # a plain Core UPDATE: the ORM's bulk path costs ~1 ms a row
+    result = session.execute(
+        update(table)
+        .where(
+            table.c.id == row.id,
+            table.c.lease_owner == owner,
+            table.c.state == DeliveryState.SENDING,
+        )
+        .values(lease_owner=None, lease_until=None, **values)
+    )
+    if not result.rowcount:
+        log.warning("lost the lease on %s before recording its outcome", row.key)
     return bool(result.rowcount)
+
+
+def retry_key(session: Session, key: str) -> str:
+    """`mlops-bot outbox retry KEY`: make a failed or dead row pending again, now.
+
+    A sent row is refused: sending it again is exactly the duplicate the outbox exists to
+    prevent. Returns a sentence for the operator; raises LookupError/ValueError otherwise.
+    """
+    row = session.scalar(select(Delivery).where(Delivery.idempotency_key == key))
+    if row is None:
+        raise LookupError(f"no delivery with key {key!r}")
+    if row.state == DeliveryState.SENT:
+        raise ValueError(f"{key} was already sent at {row.sent_at:%Y-%m-%d %H:%M} UTC")
+    if row.state == DeliveryState.SENDING and row.lease_until and row.lease_until > utcnow():
+        raise ValueError(f"{key} is being sent right now (lease until {row.lease_until:%H:%M:%S})")
+    previous = row.state
+    row.state = DeliveryState.PENDING
+    row.available_at = utcnow()
+    row.attempts = 0
+    row.lease_owner = row.lease_until = None
+    if previous in (DeliveryState.FAILED, DeliveryState.DEAD, DeliveryState.CANCELLED):
+        row.last_error = f"retried by an operator (was {previous}: {row.last_error})"
+    return f"{key}: {previous} -> pending; the worker sends it within seconds"
+
+
+def summary(session: Session, failures: int = 10) -> tuple[dict[str, int], list[Delivery]]:
+    """Counts by state and the latest failed or dead rows, for `mlops-bot outbox`."""
+    counts = {state.value: 0 for state in DeliveryState}
+    for state, count in session.execute(
+        select(Delivery.state, func.count()).group_by(Delivery.state)
+    ):
+        counts[DeliveryState(state).value] = count
+    last = list(
+        session.scalars(
+            select(Delivery)
+            .where(Delivery.state.in_([DeliveryState.FAILED, DeliveryState.DEAD]))
+            .order_by(Delivery.id.desc())
+            .limit(failures)
+        )
+    )
+    return counts, last
+
+
+# ---------------------------------------------------------------------------- pacing
+
+
+class Pacer:
+    """Token buckets per channel and per workspace, as reservations (GCRA).
+
+    `reserve` returns the monotonic time a message may go and books it, so a batch is spread
+    over time without any thread polling. We deliberately leave one token of each bucket
+    unused: requests arrive at Slack a few milliseconds apart from when we sent them, and a
+    spare token absorbs that jitter instead of turning it into 429s.
+    """
+
+    def __init__(
+        self,
+        per_channel: float | None = 1.0,
+        channel_burst: int = 3,
+        per_workspace: float | None = 20.0,
+        workspace_burst: int = 20,
+    ) -> None:
+        self._limits: dict[str, tuple[float, float] | None] = {
+            "channel": _gcra(per_channel, channel_burst),
+            "workspace": _gcra(per_workspace, workspace_burst),
+        }
+        self._tat: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    def _keys(self, workspace_id: str, channel_id: str) -> list[tuple[tuple[str, str], tuple]]:
+        keys = []
+        for kind, name in (("channel", channel_id), ("workspace", workspace_id)):
+            limit = self._limits[kind]
+            if limit is not None:
+                keys.append(((kind, f"{workspace_id}:{name}"), limit))
+        return keys
+
+    def earliest(self, workspace_id: str, channel_id: str, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            return self._earliest(self._keys(workspace_id, channel_id), now)
+
+    def _earliest(self, keys, now: float) -> float:
+        slot = now
+        for key, (_interval, tolerance) in keys:
+            slot = max(slot, self._tat.get(key, now) - tolerance)
+        return slot
+
+    def reserve(self, workspace_id: str, channel_id: str, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            keys = self._keys(workspace_id, channel_id)
+            slot = self._earliest(keys, now)
+            for key, (interval, _tolerance) in keys:
+                self._tat[key] = max(self._tat.get(key, now), slot) + interval
+            return slot
+
+
+def _gcra(rate: float | None, burst: int) -> tuple[float, float] | None:
+    if rate is None:
+        return None
+    interval = 1.0 / rate
+    return interval, max(0, burst - 2) * interval  # one token kept spare, see Pacer
+
+
+# ---------------------------------------------------------------------------- sending
+
+
+@dataclass
+class Rendered:
+    """A message ready to post; `on_sent` runs in the transaction that records the send."""
+
+    text: str
+    blocks: list[dict[str, Any]]
+    on_sent: Callable[[Session, datetime], None] | None = None
+
+
+Renderer = Callable[[Session, Claimed, Settings], "Rendered | None"]
+"""Builds the message from current data; None means there is nothing to say any more."""
+
+BatchRenderer = Callable[[Session, list[Claimed], Settings], "dict[int, Rendered | None]"]
+"""The same for many rows at once (by row id), where one query beats one per row."""
+
+RENDERERS: dict[str, BatchRenderer] = {}
+
+
+def renderer(kind: str, *, batch: bool = False) -> Callable:
+    """Register how rows of `kind` become messages (services register their own kinds)."""
+
+    def decorate(fn):
+        if batch:
+            RENDERERS[kind] = fn
+        else:
+
+            def each(session: Session, rows: list[Claimed], settings: Settings) -> dict:
+                return {row.id: fn(session, row, settings) for row in rows}
+
+            RENDERERS[kind] = each
+        return fn
+
+    return decorate
+
+
+def _load_renderers() -> None:
+    import bot.services.digests  # noqa: F401 - registers digest, level_change
+    import bot.services.nudges  # noqa: F401 - registers nudge, reminder, alert
+
+
+@dataclass
+class DrainResult:
+    """What one drain did, by outcome."""
+
+    sent: int = 0
+    already_sent: int = 0  # found in Slack by the metadata check: not posted again
+    rescheduled: int = 0
+    failed: int = 0
+    dead: int = 0
+    cancelled: int = 0
+    lost_lease: int = 0
+    errors: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, outcome: str, count: int = 1) -> None:
+        with self._lock:  # sender threads report at once
+            setattr(self, outcome, getattr(self, outcome) + count)
+
+
+class Sender:
+    """Drains the outbox: claims, paces, sends and records, from a small thread pool.
+
+    Several senders (threads or processes) may drain one database at once; claims and leases
+    keep each row with one of them at a time.
+    """
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        client: WebClient,
+        settings: Settings,
+        *,
+        admins: Callable[[Session, str], list[str]] | None = None,
+        pacer: Pacer | None = None,
+        threads: int = 8,
+        batch: int = 200,
+        horizon: float = 5.0,
+        lease_seconds: float = 60.0,
+        max_attempts: int = 8,
+        backoff_base: float = 5.0,
+        owner: str | None = None,
+        token_for: Callable[[str], str | None] | None = None,
+    ) -> None:
+        _load_renderers()
+        self.session_factory = session_factory
+        self.read_factory = _read_sessions(session_factory)
+        self.client = client
+        self.settings = settings
+        self.admins = admins or (lambda session, workspace_id: [])
+        self.pacer = pacer or Pacer()
+        self.threads = threads
+        self.batch = batch
+        self.horizon = horizon
+        self.lease_seconds = lease_seconds
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.owner = owner or f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="outbox")
+        self.token_for = token_for
+        self._clients: dict[str, tuple[float, WebClient]] = {}
+        self._clients_lock = threading.Lock()
+        self._sent_queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._last_flush = 0.0
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def client_for(self, workspace_id: str) -> WebClient:
+        """The Web API client with `workspace_id`'s own bot token (OAuth installs), else ours.
+
+        Looked up at most once a minute per workspace: a token revoked meanwhile fails with
+        `token_revoked`, which marks the message failed without retrying.
+        """
+        if self.token_for is None:
+            return self.client
+        with self._clients_lock:
+            cached = self._clients.get(workspace_id)
+            if cached is not None and time.monotonic() - cached[0] < TOKEN_SECONDS:
+                return cached[1]
+        token = self.token_for(workspace_id)
+        client = self.client
+        if token and token != self.client.token:
+            client = WebClient(
+                token=token,
+                base_url=self.client.base_url,
+                timeout=self.client.timeout,
+                retry_handlers=[],
+            )
+        with self._clients_lock:
+            self._clients[workspace_id] = (time.monotonic(), client)
+        return client
+
+    # -- the loop
+
+    def drain(self, stop: threading.Event | None = None, linger: float = 0.0) -> DrainResult:
+        """Send everything available now, and whatever becomes available while we work.
+
+        Returns when nothing is claimable and nothing is in flight, unless a waiting row is
+        due within `linger` seconds: the worker's loop lingers for rows the pace deferred a
+        moment ago, rather than sleeping its interval and starting cold. Rows waiting longer
+        (a long Retry-After, a backoff) stay for a later drain; no thread waits for them.
+        """
+        result = DrainResult()
+        inflight: set[Future] = set()
+        last_slot = 0.0
+        while stop is None or not stop.is_set():
+            # Keep the pool fed, but claim no more than the pace lets us send soon and the
+            # threads can take: every claim is a write, and writes queue on SQLite.
+            if not inflight or (
+                len(inflight) < self.threads * 2 and time.monotonic() + 1.0 >= last_slot
+            ):
+                rows = claim(
+                    self.session_factory,
+                    self.owner,
+                    limit=self.batch,
+                    lease_seconds=self.lease_seconds,
+                )
+            else:
+                rows = []
+            if rows:
+                scheduled = self._schedule(rows, result)
+                messages = self._render([row for _, row in scheduled], result)
+                for slot, row in scheduled:
+                    if row.id not in messages:
+                        continue  # settled while rendering (nothing to say, or a bug)
+                    inflight.add(
+                        self._pool.submit(self._deliver, row, messages[row.id], slot, result)
+                    )
+                    last_slot = max(last_slot, slot)
+                self._flush(result)
+                continue
+            self._flush(result)
+            if not inflight:
+                pause = self._next_due_in() if linger > 0 else None
+                if pause is None or pause > linger:
+                    break
+                if stop is not None:
+                    stop.wait(max(0.01, pause))
+                else:
+                    time.sleep(max(0.01, pause))
+                continue
+            done, inflight = wait(inflight, timeout=0.5, return_when=FIRST_COMPLETED)
+            for future in done:
+                future.result()
+        if inflight:
+            wait(inflight)
+        self._flush(result, force=True)
+        return result
+
+    def _next_due_in(self) -> float | None:
+        """Seconds until the next waiting row becomes available (database clock)."""
+        with self.read_factory() as session:
+            now = db_now(session)
+            soonest = session.scalar(
+                select(func.min(Delivery.available_at)).where(
+                    Delivery.state == DeliveryState.PENDING
+                )
+            )
+        return None if soonest is None else max(0.0, (soonest - now).total_seconds())
+
+    def _schedule(self, rows: list[Claimed], result: DrainResult) -> list[tuple[float, Claimed]]:
+        """Book a send time for each row; hand back what cannot go within the horizon.
+
+        Rows handed back get `available_at` near the time they could go, so a channel with a
+        thousand queued messages is claimed a few at a time rather than churned every round.
+        """
+        now = time.monotonic()
+        scheduled, later = [], []
+        for row in rows:
+            if self.pacer.earliest(row.workspace_id, row.channel_id, now) - now > self.horizon:
+                later.append(row)
+            else:
+                scheduled.append((self.pacer.reserve(row.workspace_id, row.channel_id, now), row))
+        if later:
+            with self.session_factory.begin() as session:
+                db = db_now(session)
+                per_channel: dict[str, int] = {}
+                for row in later:
+                    index = per_channel[row.channel_id] = per_channel.get(row.channel_id, 0) + 1
+                    wait_for = self.pacer.earliest(row.workspace_id, row.channel_id, now) - now
+                    _finish(
+                        session,
+                        row,
+                        self.owner,
+                        state=DeliveryState.PENDING,
+                        attempts=row.attempts - 1,
+                        available_at=db + timedelta(seconds=wait_for + index - 1),
+                    )
+        scheduled.sort(key=lambda pair: pair[0])
+        return scheduled
+
+    # -- one row
+
+    def _render(self, rows: list[Claimed], result: DrainResult) -> dict[int, Rendered]:
+        """Messages for the rows about to go, from current data, one batch per kind.
+
+        Rendered here, seconds before sending (the pace books at most `horizon` ahead), so
+        a snooze or an unsubscribe pressed after the tick still wins. A row with nothing
+        left to say is cancelled; a renderer that breaks fails only its own rows.
+        """
+        messages: dict[int, Rendered] = {}
+        by_kind: dict[str, list[Claimed]] = {}
+        for row in rows:
+            by_kind.setdefault(row.kind, []).append(row)
+        for kind, group in by_kind.items():
+            render = RENDERERS.get(kind)
+            if render is None:
+                for row in group:
+                    self._fail(row, f"unknown delivery kind {kind!r}", DeliveryState.DEAD, result)
+                continue
+            try:
+                with self.read_factory() as session:
+                    rendered = render(session, group, self.settings)
+            except Exception as error:
+                log.exception("rendering %s deliveries failed", kind)
+                for row in group:
+                    result.errors.append(f"{row.key}: {error!r}")
+                    self._transient(row, f"bug {error!r}"[:500], result, uncertain=False)
+                continue
+            for row in group:
+                message = rendered.get(row.id)
+                if message is None:
+                    self._record(row, result, "cancelled", state=DeliveryState.CANCELLED)
+                else:
+                    messages[row.id] = message
+        return messages
+
+    def _deliver(self, row: Claimed, message: Rendered, slot: float, result: DrainResult):
+        try:
+            delay = slot - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)  # our own pace, booked in advance; never a 429's wait
+            self._deliver_now(row, message, result)
+        except Exception as error:  # a bug must not kill the drain; the row retries later
+            log.exception("delivering %s failed unexpectedly", row.key)
+            result.errors.append(f"{row.key}: {error!r}")
+            self._transient(row, f"bug {error!r}"[:500], result, uncertain=True)
+
+    def _deliver_now(self, row: Claimed, message: Rendered, result: DrainResult) -> None:
+        if row.uncertain:
+            found = self._already_posted(row)
+            if found is not None:
+                self._sent(row, message, found, outcome="already_sent")
+                return
+        try:
+            ts = self._post(row, message)
+        except SlackApiError as error:
+            self._slack_error(row, error, result)
+            return
+        except (URLError, TimeoutError, OSError) as error:
+            self._transient(row, f"uncertain: {error!r}"[:500], result, uncertain=True)
+            return
+        self._sent(row, message, ts)
+
+    def _post(self, row: Claimed, message: Rendered) -> str:
+        client = self.client_for(row.workspace_id)
+        args = dict(
+            channel=row.channel_id,
+            text=message.text,
+            blocks=message.blocks,
+            metadata={"event_type": METADATA_EVENT, "event_payload": {"key": row.key}},
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        try:
+            return client.chat_postMessage(**args)["ts"]
+        except SlackApiError as error:
+            if _reason(error) != "not_in_channel" or row.channel_id[:1] not in "CG":
+                raise
+        # Public channels can be joined without an invitation (channels:join).
+        try:
+            client.conversations_join(channel=row.channel_id)
+        except SlackApiError as error:
+            log.info("could not join %s: %s", row.channel_id, _reason(error))
+            raise
+        return client.chat_postMessage(**args)["ts"]
+
+    def _already_posted(self, row: Claimed) -> str | None:
+        """The ts of a message carrying this row's key, if an earlier attempt posted it."""
+        client = self.client_for(row.workspace_id)
+        try:
+            channel = row.channel_id
+            if channel[:1] in "UW":  # a DM: history is read on the conversation, not the user
+                channel = client.conversations_open(users=channel)["channel"]["id"]
+            # The newest messages first; a message from an attempt minutes ago is among them.
+            # (No `oldest` bound: it would trust message timestamps to match our clock.)
+            cursor = None
+            for _ in range(HISTORY_PAGES):
+                page = client.conversations_history(
+                    channel=channel,
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+                for message in page.get("messages", []):
+                    meta = message.get("metadata") or {}
+                    if (
+                        meta.get("event_type") == METADATA_EVENT
+                        and (meta.get("event_payload") or {}).get("key") == row.key
+                    ):
+                        return message.get("ts")
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+        except (SlackApiError, URLError, OSError) as error:
+            # Not being able to look must not lose the message: send (at least once).
+            log.warning("could not check %s for %s (%s); sending", row.channel_id, row.key, error)
+        return None
+
+    # -- outcomes
+
+    def _record(self, row: Claimed, result: DrainResult, outcome: str, **values) -> bool:
+        with self.session_factory.begin() as session:
+            ok = _finish(session, row, self.owner, **values)
+        result.add(outcome if ok else "lost_lease")
+        return ok
+
+    def _sent(self, row: Claimed, message: Rendered, ts: str | None, outcome: str = "sent") -> None:
+        """Queue the send for the next batched write (see `_flush`)."""
+        self._sent_queue.put((row, message, ts, outcome))
+
+    def _flush(self, result: DrainResult, force: bool = False) -> None:
+        """Record queued sends in one transaction, only where the lease is still ours.
+
+        One write per message would make SQLite's single writer the bottleneck; a few
+        hundred milliseconds of delay is harmless, because a crash in between is exactly
+        the case the metadata check after a restart covers.
+        """
+        if not force and time.monotonic() - self._last_flush < FLUSH_SECONDS:
+            return
+        self._last_flush = time.monotonic()
+        done = []
+        while True:
+            try:
+                done.append(self._sent_queue.get_nowait())
+            except queue.Empty:
+                break
+        if not done:
+            return
+        with self.session_factory.begin() as session:
+            now = db_now(session)
+            outcomes = []
+            for row, message, ts, outcome in done:
+                ok = _finish(
+                    session,
+                    row,
+                    self.owner,
+                    state=DeliveryState.SENT,
+                    sent_at=now,
+                    message_ts=ts,
+                    last_error=None,
+                )
+                if ok and message.on_sent is not None:
+                    message.on_sent(session, now)
+                outcomes.append(outcome if ok else "lost_lease")
+        for outcome in outcomes:
+            result.add(outcome)
+
+    def _slack_error(self, row: Claimed, error: SlackApiError, result: DrainResult) -> None:
+        reason = _reason(error)
+        status = error.response.status_code if error.response is not None else 0
+        if status == 429 or reason == "ratelimited":
+            retry_after = _retry_after(error)
+            with self.session_factory.begin() as session:
+                now = db_now(session)
+                ok = _finish(
+                    session,
+                    row,
+                    self.owner,
+                    state=DeliveryState.PENDING,
+                    attempts=row.attempts - 1,  # Slack asked us to wait; that is no failure
+                    available_at=now + timedelta(seconds=retry_after),
+                    last_error=f"ratelimited: retry after {retry_after}s",
+                )
+            result.add("rescheduled" if ok else "lost_lease")
+            return
+        if reason in PERMANENT_ERRORS:
+            self._fail(row, reason, DeliveryState.FAILED, result)
+            return
+        uncertain = status >= 500 or reason in ("internal_error", "fatal_error", "request_timeout")
+        label = f"uncertain: {reason or status}" if uncertain else f"{reason or status}"
+        self._transient(row, label, result, uncertain=uncertain)
+
+    def _transient(self, row: Claimed, error: str, result: DrainResult, *, uncertain: bool):
+        if uncertain and not error.startswith("uncertain:"):
+            error = f"uncertain: {error}"
+        if row.attempts >= self.max_attempts:
+            self._fail(row, f"gave up after {row.attempts} attempts: {error}", None, result)
+            return
+        delay = min(3600.0, self.backoff_base * 2 ** (row.attempts - 1))
+        delay *= random.uniform(0.8, 1.2)  # so a burst of failures does not retry in lockstep
+        with self.session_factory.begin() as session:
+            now = db_now(session)
+            ok = _finish(
+                session,
+                row,
+                self.owner,
+                state=DeliveryState.PENDING,
+                available_at=now + timedelta(seconds=delay),
+                last_error=error,
+            )
+        result.add("rescheduled" if ok else "lost_lease")
+
+    def _fail(
+        self, row: Claimed, reason: str, state: DeliveryState | None, result: DrainResult
+    ) -> None:
+        state = state or DeliveryState.DEAD
+        with self.session_factory.begin() as session:
+            ok = _finish(session, row, self.owner, state=state, last_error=reason)
+            if ok and row.kind != "alert" and reason not in UNREPORTABLE:
+                self._alert(session, row, reason)
+        log.warning("delivery %s %s: %s", row.key, state, reason)
+        result.add(("failed" if state == DeliveryState.FAILED else "dead") if ok else "lost_lease")
+
+    def _alert(self, session: Session, row: Claimed, reason: str) -> None:
+        """Tell each admin once per channel and reason (the key makes it once)."""
+        short = reason.split(":")[0][:60]
+        for admin in self.admins(session, row.workspace_id):
+            enqueue(
+                session,
+                workspace_id=row.workspace_id,
+                key=f"alert:{row.workspace_id}:{row.channel_id}:{short}:{admin}"[:255],
+                kind="alert",
+                channel_id=admin,
+                payload={"channel_id": row.channel_id, "reason": reason, "key": row.key},
+            )
+
+
+def _read_sessions(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions for reading only (rendering messages, peeking at the queue).
+
+    Our SQLite engine opens every transaction with BEGIN IMMEDIATE, the write lock, which is
+    right for writers but would queue sixteen renders behind one another. A plain pysqlite
+    engine reads without a transaction (WAL gives each statement a consistent snapshot).
+    PostgreSQL readers never block writers, so there the usual sessions do.
+    """
+    engine = session_factory.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        return session_factory
+    with _READERS_LOCK:  # one reader engine per database, however many senders come and go
+        reader = _READERS.get(str(engine.url))
+        if reader is None:
+            reader = _READERS[str(engine.url)] = create_engine(
+                engine.url,
+                connect_args={"check_same_thread": False, "timeout": 10},
+                pool_size=16,
+                max_overflow=16,
+            )
+    return sessionmaker(reader, expire_on_commit=False)
+
+
+_READERS: dict[str, Any] = {}
+_READERS_LOCK = threading.Lock()
+
+
+def _reason(error: SlackApiError) -> str:
+    response = error.response
+    if response is None:
+        return ""
+    try:
+        return str(response.get("error") or "")
+    except Exception:  # a non-JSON body (an HTML 502 page) has no error field
+        return ""
+
+
+def _retry_after(error: SlackApiError) -> int:
+    headers = getattr(error.response, "headers", None) or {}
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            try:
+                return max(1, int(float(value if isinstance(value, str) else value[0])))
+            except (TypeError, ValueError):
+                break
+    return 30

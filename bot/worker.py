@@ -1,47 +1,173 @@
-"""The worker: one scheduler tick a minute that enqueues what is due and drains the outbox.
+"""The worker: one scheduler tick a minute that enqueues what is due, and an outbox drain.
 
 Schedules live in our tables, not in an APScheduler job store (APScheduler 3's stores must
-never be shared between schedulers). The tick is stateless and idempotent, so a restart, a
-catch-up after downtime or two overlapping workers during a deploy are harmless.
+never be shared between schedulers). The tick is stateless and idempotent: what is due is
+worked out from the clock and our tables, and every due item has an outbox key named after
+its local calendar period. So a restart, a catch-up after downtime or two overlapping
+workers during a deploy are harmless: the same key again is ignored.
+
+The drain runs on its own thread every second, beside the minute tick, because level-change
+announcements are written by the web process and must go out within seconds.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from datetime import datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from slack_sdk import WebClient
+from sqlalchemy import select
 
-from bot.app import Runtime
-from bot.models import utcnow
+from bot.app import Runtime, make_web_client
+from bot.models import Workspace, utcnow
+from bot.observability import record_tick
+from bot.outbox import DrainResult, Pacer, Sender
+from bot.services import digests, nudges, people
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 60
+DRAIN_SECONDS = 1.0
+
+CHANNEL_RATE, CHANNEL_BURST = 1.0, 3
+"""chat.postMessage: about one message per second per channel, with short bursts."""
+WORKSPACE_RATE, WORKSPACE_BURST = 10.0, 20
+"""Slack does not publish the workspace-wide figure; 600 a minute stays well inside it."""
 
 
-def tick(runtime: Runtime, now: datetime | None = None) -> dict[str, int]:
-    """Enqueue everything due at `now` and drain the outbox once; returns counts."""
+def sender_client(runtime: Runtime) -> WebClient:
+    """A Web API client for the outbox: no sleeping on 429s and no silent re-posts.
+
+    slack_sdk's connection-error retry could post a message twice when a reply is lost; the
+    outbox retries itself, after checking the channel for the message's key.
+    """
+    client = make_web_client(runtime.settings, retry_rate_limits=False)
+    client.retry_handlers = []
+    return client
+
+
+def make_sender(runtime: Runtime, client: WebClient | None = None, **kwargs) -> Sender:
+    settings = runtime.settings
+    kwargs.setdefault("pacer", Pacer(CHANNEL_RATE, CHANNEL_BURST, WORKSPACE_RATE, WORKSPACE_BURST))
+    if settings.oauth:  # many workspaces, each with its own bot token
+        from bot.installations import bot_token_for
+
+        kwargs.setdefault("token_for", lambda ws: bot_token_for(runtime.session_factory, ws))
+    return Sender(
+        runtime.session_factory,
+        client or sender_client(runtime),
+        settings,
+        admins=lambda session, workspace_id: people.known_admins(session, settings, workspace_id),
+        **kwargs,
+    )
+
+
+def enqueue_due(
+    runtime: Runtime,
+    now: datetime | None = None,
+    client: WebClient | None = None,
+    *,
+    client_for: Callable[[str], WebClient] | None = None,
+) -> dict[str, int]:
+    """Enqueue the digests, nudges and reminders due at `now`, one workspace at a time.
+
+    `client` (or `client_for(workspace_id)`) refreshes the users.info cache of owners'
+    time zones; without one, only what is cached is used.
+    """
     now = now or utcnow()
-    counts = {"enqueued": 0, "sent": 0}
-    log.debug("tick at %s: %s", now.isoformat(), counts)
+    counts = {"digest": 0, "nudge": 0, "reminder": 0}
+    with runtime.session_factory() as session:
+        workspace_ids = list(
+            session.scalars(select(Workspace.id).where(Workspace.uninstalled_at.is_(None)))
+        )
+    for workspace_id in workspace_ids:
+        try:
+            with runtime.session_factory.begin() as session:
+                counts["digest"] += digests.enqueue_due(session, workspace_id, now)
+                people_client = client_for(workspace_id) if client_for else client
+                for kind, n in nudges.enqueue_due(
+                    session, people_client, runtime.settings, workspace_id, now
+                ).items():
+                    counts[kind] += n
+        except Exception:  # one workspace's bad data must not starve the others
+            log.exception("enqueueing for workspace %s failed", workspace_id)
     return counts
 
 
-def _safe_tick(runtime: Runtime) -> None:
+def tick(
+    runtime: Runtime,
+    now: datetime | None = None,
+    *,
+    sender: Sender | None = None,
+) -> dict[str, int]:
+    """Enqueue everything due at `now` and drain the outbox once; returns counts."""
+    own = sender is None
+    sender = sender or make_sender(runtime)
     try:
-        tick(runtime)
+        counts = enqueue_due(runtime, now, client_for=sender.client_for)
+        result = sender.drain()
+    finally:
+        if own:
+            sender.close()
+    counts.update(
+        sent=result.sent + result.already_sent,
+        rescheduled=result.rescheduled,
+        failed=result.failed,
+        dead=result.dead,
+        cancelled=result.cancelled,
+    )
+    log.debug("tick at %s: %s", (now or utcnow()).isoformat(), counts)
+    return counts
+
+
+class DrainLoop:
+    """Drains the outbox every `interval` seconds on a daemon thread until stopped."""
+
+    def __init__(self, sender: Sender, interval: float = DRAIN_SECONDS) -> None:
+        self.sender = sender
+        self.interval = interval
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="outbox-drain", daemon=True)
+        self.last: DrainResult | None = None
+
+    def start(self) -> DrainLoop:
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                self.last = self.sender.drain(self.stop_event, linger=self.sender.horizon)
+            except Exception:  # the database may be restarting; try again next second
+                log.exception("outbox drain failed")
+            self.stop_event.wait(self.interval)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stop_event.set()
+        self.thread.join(timeout)
+        self.sender.close()
+
+
+def _safe_enqueue(runtime: Runtime, sender: Sender) -> None:
+    try:
+        counts = enqueue_due(runtime, client_for=sender.client_for)
+        if any(counts.values()):
+            log.info("due now: %s", counts)
+        record_tick(runtime.engine, "scheduler")  # /healthz and /metrics report its age
     except Exception:  # one bad tick must not stop the scheduler; the next one retries
         log.exception("worker tick failed")
 
 
-def _add_job(scheduler, runtime: Runtime) -> None:
+def _add_job(scheduler, runtime: Runtime, sender: Sender) -> None:
     scheduler.add_job(
-        _safe_tick,
+        _safe_enqueue,
         "interval",
         seconds=TICK_SECONDS,
-        args=[runtime],
+        args=[runtime, sender],
         id="tick",
         max_instances=1,
         coalesce=True,
@@ -50,16 +176,35 @@ def _add_job(scheduler, runtime: Runtime) -> None:
 
 
 def run_forever(runtime: Runtime) -> None:
-    """`mlops-bot worker`: block, ticking every minute (in UTC)."""
+    """`mlops-bot worker`: block, ticking every minute (in UTC), draining every second."""
+    loop = DrainLoop(make_sender(runtime)).start()
     scheduler = BlockingScheduler(timezone="UTC")
-    _add_job(scheduler, runtime)
-    log.info("worker started: a tick every %s s", TICK_SECONDS)
-    scheduler.start()
+    _add_job(scheduler, runtime, loop.sender)
+    log.info(
+        "worker started: a tick every %s s, the outbox drained every %s s",
+        TICK_SECONDS,
+        DRAIN_SECONDS,
+    )
+    try:
+        scheduler.start()
+    finally:
+        loop.stop()
+
+
+class _BackgroundWorker(BackgroundScheduler):
+    """The scheduler of `mlops-bot run`, which also stops the drain thread on shutdown."""
+
+    drain_loop: DrainLoop
+
+    def shutdown(self, wait: bool = True) -> None:
+        super().shutdown(wait=wait)
+        self.drain_loop.stop(timeout=10.0 if wait else 0.5)
 
 
 def start_background(runtime: Runtime) -> BackgroundScheduler:
-    """`mlops-bot run`: tick on a background thread beside the web server."""
-    scheduler = BackgroundScheduler(timezone="UTC")
-    _add_job(scheduler, runtime)
+    """`mlops-bot run`: tick and drain on background threads beside the web server."""
+    scheduler = _BackgroundWorker(timezone="UTC")
+    scheduler.drain_loop = DrainLoop(make_sender(runtime)).start()
+    _add_job(scheduler, runtime, scheduler.drain_loop.sender)
     scheduler.start()
     return scheduler

@@ -43,3 +43,19 @@ class Callback(StrEnum):
     NOTE_MODAL = "note_modal"
     TEAM_MODAL = "team_modal"
     STATUS_MODAL = "status_modal"
+
+
+class DeliveryAction(StrEnum):
+    """Buttons on what the bot sends on its own (digests, nudges, reminders)."""
+
+    DONE = "assess_step"  # handled by the assessment flow: re-asks one step
+    REASSESS = "assess_start"  # handled by the assessment flow: value is the team id
+    SNOOZE = "delivery_snooze"
+    SNOOZE_UNTIL = "delivery_snooze_until"
+    STOP = "delivery_stop"
+    OPEN_OVERVIEW = "delivery_open_overview"
+
+
+class DeliveryBlock(StrEnum):
+    NUDGE_ACTIONS = "delivery_nudge_actions"  # suffixed ":<team id>" (a datepicker has no value)
+    DIGEST_ACTIONS = "delivery_digest_actions"

@@ -1,0 +1,417 @@
+"""Nudges and reassessment reminders to team owners, and the cadence they set.
+
+A nudge is a direct message to each owner of a team, on a weekday morning in that owner's
+own time zone, naming the team's next step. It is due per owner (`team_owners.last_nudged_at`)
+because co-owners live in different zones. Nothing goes to a team that is snoozed or stopped,
+has nothing left to do, or was nudged within its cadence, nor to a deactivated person. A team
+whose last assessment is older than the stale limit gets, every four weeks, a reminder to reassess
+instead of that morning's nudge.
+
+
+Everything is checked again when the message is sent, so a snooze pressed after the morning's
+tick still wins.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+
+from slack_sdk import WebClient
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from bot.config import Settings
+from bot.domain import level_label
+from bot.errors import Forbidden, NotFound, UserError
+from bot.models import Cadence, Team, TeamOwner, TeamReminder, utcnow
+from bot.mrkdwn import escape
+from bot.outbox import Claimed, Rendered, enqueue, enqueue_many, renderer
+from bot.scheduling import CADENCE_DAYS, cadence_elapsed, nudge_day, zone
+from bot.services import people
+from bot.services.teams import find_team, team_states, teams_in_channel
+from messages import render
+
+USERS_INFO_PER_TICK = 50
+"""users.info calls one tick may make (Tier 4 allows 100+/min, and requests use it too)."""
+
+MAX_SNOOZE = timedelta(days=366)
+REMINDER_EVERY_DAYS = 28
+
+
+# ---------------------------------------------------------------------------- settings
+
+
+def resolve_team(
+    session: Session, workspace_id: str, user_id: str, channel_id: str | None, name: str
+) -> Team:
+    """The team a command is about: named, else bound to this channel, else the one you own."""
+    if name:
+        team = find_team(session, workspace_id, name)
+        if team is None:
+            raise NotFound(
+                f"I don't know a team called *{escape(name[:80])}*. `/mlops teams` lists them."
+            )
+        return team
+    if channel_id:
+        here = teams_in_channel(session, workspace_id, channel_id)
+        if len(here) == 1:
+            return here[0]
+    owned = list(
+        session.scalars(
+            select(Team)
+            .join(TeamOwner, TeamOwner.team_id == Team.id)
+            .where(Team.workspace_id == workspace_id, TeamOwner.user_id == user_id)
+            .order_by(Team.name_key)
+        )
+    )
+    if len(owned) == 1:
+        return owned[0]
+    raise UserError("Which team? Add its name, for example `/mlops remind weekly Fraud ML`.")
+
+
+def check_owner(team: Team, user_id: str, settings: Settings) -> None:
+    """Only a team's owners (and bot admins) change how the bot nudges that team."""
+    owners = [owner.user_id for owner in team.owners]
+    if user_id in owners or user_id in settings.admin_user_ids:
+        return
+    who = ", ".join(f"<@{uid}>" for uid in owners[:10]) or "nobody yet"
+    raise Forbidden(
+        f"Only the owners of *{escape(team.name)}* ({who}) can change its reminders. "
+        "Ask one of them, or a bot admin."
+    )
+
+
+def team_by_id(session: Session, workspace_id: str, team_id) -> Team | None:
+    """The team a button names, in this workspace only (a value is never trusted blindly)."""
+    try:
+        wanted = int(team_id)
+    except (TypeError, ValueError):
+        return None
+    return session.scalar(select(Team).where(Team.id == wanted, Team.workspace_id == workspace_id))
+
+
+def current_setting(session: Session, team: Team) -> tuple[Cadence, datetime | None]:
+    """The team's cadence, and until when it is snoozed (None when it is not)."""
+    reminder = session.get(TeamReminder, team.id)
+    if reminder is None:
+        return Cadence.WEEKLY, None
+    snoozed = (
+        reminder.snoozed_until
+        if reminder.snoozed_until and reminder.snoozed_until > utcnow()
+        else None
+    )
+    return reminder.cadence, snoozed
+
+
+def reminder_for(session: Session, team: Team) -> TeamReminder:
+    reminder = session.get(TeamReminder, team.id)
+    if reminder is None:
+        reminder = TeamReminder(
+            team_id=team.id, workspace_id=team.workspace_id, cadence=Cadence.WEEKLY
+        )
+        session.add(reminder)
+    return reminder
+
+
+def set_cadence(session: Session, team: Team, user_id: str, cadence: Cadence) -> TeamReminder:
+    """Set the team's cadence; choosing one also ends a snooze (the owner is back)."""
+    reminder = reminder_for(session, team)
+    reminder.cadence = cadence
+    reminder.snoozed_until = None
+    reminder.updated_by = user_id
+    reminder.updated_at = utcnow()
+    session.flush()
+    return reminder
+
+
+def snooze(session: Session, team: Team, user_id: str, until: datetime | None) -> TeamReminder:
+    reminder = reminder_for(session, team)
+    reminder.snoozed_until = until
+    reminder.updated_by = user_id
+    reminder.updated_at = utcnow()
+    session.flush()
+    return reminder
+
+
+def parse_snooze(text: str, now: datetime, timezone: str | None) -> tuple[datetime | None, str]:
+    """`1w`, `2w`, `10d`, `until 2026-12-24`, `2026-12-24` or `off` -> (until, rest of text).
+
+    A date means "until that morning": nudges resume on that day, in the person's zone.
+    """
+    words = text.split()
+    if not words:
+        raise UserError(
+            "How long? For example `/mlops snooze 2w` or `/mlops snooze until 2027-01-04`."
+        )
+    head, rest = words[0].lower(), words[1:]
+    if head == "until" and rest:
+        head, rest = rest[0].lower(), rest[1:]
+    name = " ".join(rest)
+    if head in ("off", "stop", "none", "resume"):
+        return None, name
+    match = re.fullmatch(r"(\d{1,3})([dw])", head)
+    if match:
+        amount = int(match.group(1)) * (7 if match.group(2) == "w" else 1)
+        until = now + timedelta(days=amount)
+    else:
+        try:
+            day = date.fromisoformat(head)
+        except ValueError:
+            raise UserError(
+                f"I don't understand `{head[:40]}`. Snooze with `1w`, `2w`, `10d`, "
+                "`until 2027-01-04`, or `off` to resume."
+            ) from None
+        until = datetime.combine(day, datetime.min.time(), tzinfo=zone(timezone) or zone("UTC"))
+    if until <= now:
+        raise UserError("That date has passed; pick a day in the future.")
+    if until - now > MAX_SNOOZE:
+        raise UserError("Snoozes last at most a year; use `/mlops remind off` to stop instead.")
+    return until, name
+
+
+# ---------------------------------------------------------------------------- what is due
+
+
+def enqueue_due(
+    session: Session,
+    client: WebClient | None,
+    settings: Settings,
+    workspace_id: str,
+    now: datetime,
+) -> dict[str, int]:
+    """Enqueue the nudges and reminders due at `now` in the owners' own mornings."""
+    rows = session.execute(
+        select(TeamOwner, Team, TeamReminder)
+        .join(Team, Team.id == TeamOwner.team_id)
+        .outerjoin(TeamReminder, TeamReminder.team_id == Team.id)
+        .where(Team.workspace_id == workspace_id)
+    ).all()
+    counts = {"nudge": 0, "reminder": 0}
+    if not rows:
+        return counts
+    owner_ids = {owner.user_id for owner, _, _ in rows}
+    if client is not None:
+        people.refresh_stale(session, client, workspace_id, owner_ids, budget=USERS_INFO_PER_TICK)
+    cache = people.cached(session, workspace_id, owner_ids)
+    stale_before = now - timedelta(days=settings.stale_after_days)
+
+    candidates: dict[int, list[tuple[TeamOwner, date]]] = defaultdict(list)
+    teams: dict[int, Team] = {}
+    for owner, team, reminder in rows:
+        cadence = reminder.cadence.value if reminder else Cadence.WEEKLY.value
+        if cadence not in CADENCE_DAYS:
+            continue
+        if reminder and reminder.snoozed_until and reminder.snoozed_until > now:
+            continue
+        person = cache.get(owner.user_id)
+        if person is None or person.deleted:
+            continue  # not cached yet (next tick) or deactivated (never)
+        day = nudge_day(now, person.timezone)
+        if day is None:
+            continue
+        teams[team.id] = team
+        stale = team.last_assessed_at is not None and team.last_assessed_at < stale_before
+        if stale and enqueue(
+            session,
+            workspace_id=workspace_id,
+            key=_reminder_key(team, owner.user_id, day, settings.stale_after_days),
+            kind="reminder",
+            channel_id=owner.user_id,
+            payload={"team_id": team.id, "owner": owner.user_id},
+        ):
+            owner.last_nudged_at = now
+            counts["reminder"] += 1
+            continue
+        if cadence_elapsed(cadence, owner.last_nudged_at, day, person.timezone):
+            candidates[team.id].append((owner, day))
+
+    if not candidates:
+        return counts
+    states = team_states(session, workspace_id, [teams[tid] for tid in candidates])
+    due = [
+        {
+            "key": f"nudge:{state.team.id}:{owner.user_id}:{day.isoformat()}",
+            "kind": "nudge",
+            "channel_id": owner.user_id,
+            "payload": {"team_id": state.team.id, "owner": owner.user_id},
+        }
+        for state in states
+        if state.next_step is not None  # at L2 with nothing missing: nothing to nudge about
+        for owner, day in candidates[state.team.id]
+    ]
+    inserted = enqueue_many(session, workspace_id, due)
+    if inserted:
+        table = TeamOwner.__table__
+        session.execute(
+            update(table)
+            .where(table.c.team_id == bindparam("b_team"), table.c.user_id == bindparam("b_user"))
+            .values(last_nudged_at=now),
+            [
+                {"b_team": item["payload"]["team_id"], "b_user": item["channel_id"]}
+                for item in due
+                if item["key"] in inserted
+            ],
+        )
+    counts["nudge"] += len(inserted)
+    return counts
+
+
+def _reminder_key(team: Team, owner: str, day: date, stale_after_days: int) -> str:
+    """One reminder per 28 days of staleness, counted from the day the team went stale.
+
+    A calendar month would allow two a week apart (30 November, then 7 December); counting
+    from the last assessment also starts afresh once the team reassesses.
+    """
+    stale_since = team.last_assessed_at.date() + timedelta(days=stale_after_days)
+    window = max(0, (day - stale_since).days) // REMINDER_EVERY_DAYS
+    return f"reassess:{team.id}:{owner}:{team.last_assessed_at:%Y%m%d}:{window}"
+
+
+# ---------------------------------------------------------------------------- rendering
+
+
+def _wanted(team: Team, reminder: TeamReminder | None, owner: str, now: datetime) -> bool:
+    """Still worth a message at send time: an owner still, not stopped, not snoozed."""
+    if owner not in {o.user_id for o in team.owners}:
+        return False
+    if reminder is not None:
+        if reminder.cadence == Cadence.OFF:
+            return False
+        if reminder.snoozed_until and reminder.snoozed_until > now:
+            return False
+    return True
+
+
+def _still_wanted(session: Session, row: Claimed) -> tuple[Team, TeamReminder | None] | None:
+    team = session.scalar(
+        select(Team)
+        .options(selectinload(Team.owners))
+        .where(Team.id == row.payload.get("team_id"), Team.workspace_id == row.workspace_id)
+    )
+    if team is None:
+        return None
+    reminder = session.get(TeamReminder, team.id)
+    if not _wanted(team, reminder, row.payload.get("owner"), utcnow()):
+        return None
+    return team, reminder
+
+
+def _context(team: Team, reminder: TeamReminder | None, settings: Settings) -> dict:
+    cadence = reminder.cadence.value if reminder else Cadence.WEEKLY.value
+    return {
+        "team": team.name,
+        "team_id": team.id,
+        "cadence": cadence,
+        "command": settings.slash_command,
+        "team_value": json.dumps({"team_id": team.id}),
+        "snooze_options": [
+            {"label": "1 week", "value": json.dumps({"team_id": team.id, "days": 7})},
+            {"label": "2 weeks", "value": json.dumps({"team_id": team.id, "days": 14})},
+            {"label": "4 weeks", "value": json.dumps({"team_id": team.id, "days": 28})},
+        ],
+        "min_date": (utcnow() + timedelta(days=1)).date().isoformat(),
+    }
+
+
+@renderer("nudge", batch=True)
+def render_nudges(
+    session: Session, rows: list[Claimed], settings: Settings
+) -> dict[int, Rendered | None]:
+    """Nudges for a batch of rows with four queries in all, not four per row."""
+    rendered: dict[int, Rendered | None] = {}
+    by_workspace: dict[str, list[Claimed]] = defaultdict(list)
+    for row in rows:
+        by_workspace[row.workspace_id].append(row)
+    now = utcnow()
+    for workspace_id, group in by_workspace.items():
+        ids = {row.payload.get("team_id") for row in group}
+        teams = {
+            team.id: team
+            for team in session.scalars(
+                select(Team)
+                .options(selectinload(Team.owners))
+                .where(Team.id.in_(ids), Team.workspace_id == workspace_id)
+            )
+        }
+        reminders = {
+            r.team_id: r
+            for r in session.scalars(select(TeamReminder).where(TeamReminder.team_id.in_(ids)))
+        }
+        states = {s.team.id: s for s in team_states(session, workspace_id, list(teams.values()))}
+        for row in group:
+            team = teams.get(row.payload.get("team_id"))
+            reminder = reminders.get(team.id) if team else None
+            state = states.get(team.id) if team else None
+            if (
+                team is None
+                or not _wanted(team, reminder, row.payload.get("owner"), now)
+                or state.next_step is None
+            ):
+                rendered[row.id] = None
+                continue
+            step = state.next_step
+            message = render(
+                "nudge",
+                **_context(team, reminder, settings),
+                level=level_label(state.report.level),
+                progress=state.report.progress_text,
+                step={
+                    "number": step.number,
+                    "title": step.title,
+                    "why": step.why,
+                    "tools": ", ".join(step.tools),
+                },
+                done_value=json.dumps({"team_id": team.id, "step": step.number}),
+            )
+            rendered[row.id] = Rendered(message["text"], message["blocks"])
+    return rendered
+
+
+@renderer("reminder")
+def render_reminder(session: Session, row: Claimed, settings: Settings) -> Rendered | None:
+    wanted = _still_wanted(session, row)
+    if wanted is None:
+        return None
+    team, reminder = wanted
+    if team.last_assessed_at is None:
+        return None
+    age = (utcnow() - team.last_assessed_at).days
+    if age < settings.stale_after_days:
+        return None  # reassessed since it was due
+    message = render(
+        "reminder",
+        **_context(team, reminder, settings),
+        days=age,
+        last_assessed=team.last_assessed_at.strftime("%d %b %Y"),
+        level=level_label(team.level or 0),
+    )
+    return Rendered(message["text"], message["blocks"])
+
+
+ALERT_HINTS = {
+    "not_in_channel": "Invite me with `/invite @MLOps maturity bot` in that channel.",
+    "channel_not_found": "The channel is private or gone: invite me, or change the digest.",
+    "is_archived": "The channel is archived: unarchive it or point the digest elsewhere.",
+    "account_inactive": "That person's account is deactivated; update the team's owners.",
+    "user_not_found": "That person is not in this workspace; update the team's owners.",
+    "cannot_dm_bot": "That owner is a bot; update the team's owners.",
+    "messages_tab_disabled": "That person has turned off app messages.",
+}
+
+
+@renderer("alert")
+def render_alert(session: Session, row: Claimed, settings: Settings) -> Rendered | None:
+    target = str(row.payload.get("channel_id") or "")
+    reason = str(row.payload.get("reason") or "unknown error")
+    code = reason.split(":")[0]
+    message = render(
+        "delivery_alert",
+        target=f"<@{target}>" if target[:1] in "UW" else f"<#{target}>",
+        reason=reason,
+        hint=ALERT_HINTS.get(code, "Check the bot's logs; `mlops-bot outbox` lists failures."),
+        key=str(row.payload.get("key") or ""),
+    )
+    return Rendered(message["text"], message["blocks"])

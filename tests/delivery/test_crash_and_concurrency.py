@@ -1,0 +1,201 @@
+"""The outbox under real failures: a worker killed mid-send, two workers on one database,
+two overlapping ticks. Real processes, real database, the Web API stand-in as Slack."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import text
+
+from bot.models import DeliveryState
+from bot.outbox import enqueue
+from bot.worker import enqueue_due
+from tests.delivery.conftest import WS, key_of, posts
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_child(database_url: str, api_url: str, lease_seconds: float) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.delivery.drain_child",
+            database_url,
+            api_url,
+            str(lease_seconds),
+        ],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout.readline().strip() == "ready", process.stderr.read()
+    return process
+
+
+def go(process: subprocess.Popen) -> None:
+    process.stdin.write("go\n")
+    process.stdin.flush()
+
+
+def wait_until(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def state_of(bot, key: str) -> str:
+    with bot.runtime.engine.connect() as connection:
+        return connection.execute(
+            text("SELECT state FROM deliveries WHERE idempotency_key = :k"), {"k": key}
+        ).scalar_one()
+
+
+def test_sigkill_between_slack_reply_and_commit_neither_loses_nor_duplicates(
+    bot, org, sender, database_url
+):
+    team = org.team("Fraud ML", home="CHOME", yes=5)
+    change = org.level_change(team, 0, 1)
+    key = f"level:{change}:CHOME"
+    bot.slack.delay("chat.postMessage", 1.5)  # Slack is slow to answer: the post is in flight
+
+    child = start_child(database_url, bot.slack.api_url, lease_seconds=2)
+    go(child)
+    try:
+        wait_until(lambda: state_of(bot, key) == "sending")  # the child claimed it
+        time.sleep(0.3)  # ...and is now waiting for Slack's answer
+        # Hold the row, so the child cannot commit what Slack answered.
+        blocker = bot.runtime.engine.connect()
+        transaction = blocker.begin()
+        blocker.execute(
+            text("UPDATE deliveries SET kind = kind WHERE idempotency_key = :k"), {"k": key}
+        )
+        bot.slack.wait_for("chat.postMessage", timeout=5)  # Slack has the message
+        time.sleep(0.3)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+        transaction.rollback()
+        blocker.close()
+    finally:
+        if child.poll() is None:
+            child.kill()
+    bot.slack.delay("chat.postMessage", 0)
+    assert state_of(bot, key) == "sending"  # the child died before recording the send
+    assert len(posts(bot.slack, "CHOME")) == 1
+    posted_ts = posts(bot.slack, "CHOME")[0].response["ts"]
+
+    time.sleep(2.1)  # the dead worker's lease runs out on the database clock
+    result = sender.drain()
+
+    assert result.already_sent == 1 and result.sent == 0
+    assert len(posts(bot.slack, "CHOME")) == 1, "re-sent after the crash"
+    assert bot.slack.calls_to("conversations.history"), "must look before re-sending"
+    row = org.delivery(key)
+    assert row.state == DeliveryState.SENT
+    assert row.message_ts == posted_ts
+
+
+def test_crash_before_slack_got_it_is_sent_after_restart(bot, org, sender):
+    team = org.team("Fraud ML", home="CHOME", yes=5)
+    change = org.level_change(team, 0, 1)
+    key = f"level:{change}:CHOME"
+    with bot.runtime.engine.begin() as connection:  # a dead worker's claim, lease long gone
+        connection.execute(
+            text(
+                "UPDATE deliveries SET state = 'sending', attempts = 1, lease_owner = 'dead', "
+                "lease_until = :past WHERE idempotency_key = :k"
+            ),
+            {"k": key, "past": datetime(2020, 1, 1)},
+        )
+    result = sender.drain()
+    assert result.sent == 1
+    assert [key_of(c) for c in posts(bot.slack, "CHOME")] == [key]
+    assert org.delivery(key).state == DeliveryState.SENT
+
+
+def test_a_live_lease_is_not_taken_over(bot, org, sender):
+    team = org.team("Fraud ML", home="CHOME", yes=5)
+    change = org.level_change(team, 0, 1)
+    with bot.runtime.engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE deliveries SET state = 'sending', lease_owner = 'other', "
+                "lease_until = :future"
+            ),
+            {"future": datetime(2099, 1, 1)},
+        )
+    assert sender.drain().sent == 0
+    assert posts(bot.slack) == []
+    assert org.delivery(f"level:{change}:CHOME").state == DeliveryState.SENDING
+
+
+def test_two_worker_processes_send_each_key_once(bot, org, database_url):
+    org.team("Seed", home="C0", yes=0)
+    with bot.runtime.session_factory.begin() as session:
+        for n in range(240):
+            enqueue(
+                session,
+                workspace_id=WS,
+                key=f"test:{n}",
+                kind="alert",
+                channel_id=f"C{n % 24}",
+                payload={"channel_id": f"C{n % 24}", "reason": "test", "key": f"k{n}"},
+            )
+    bot.slack.delay("chat.postMessage", 0.01)  # Slack takes a moment: the workers overlap
+    children = [start_child(database_url, bot.slack.api_url, 30) for _ in range(2)]
+    for child in children:
+        go(child)
+    outputs = []
+    for child in children:
+        out, err = child.communicate(timeout=60)
+        assert child.returncode == 0, err
+        outputs.append(json.loads(out.strip().splitlines()[-1]))
+    sent = Counter(key_of(call) for call in posts(bot.slack))
+    assert len(sent) == 240
+    assert max(sent.values()) == 1, [k for k, n in sent.items() if n > 1]
+    assert all(o["sent"] > 0 for o in outputs), f"one worker did everything: {outputs}"
+    assert sum(o["sent"] for o in outputs) == 240
+    assert {d.state for d in org.deliveries()} == {DeliveryState.SENT}
+
+
+def test_two_overlapping_ticks_enqueue_each_key_once(bot, org):
+    bot.slack.add_user("UOWNER", tz="Europe/Berlin")
+    for n in range(20):
+        org.team(f"Team {n}", yes=1)
+        org.subscribe(f"CD{n}", tz="Europe/Berlin")
+    now = datetime(2026, 11, 30, 8, 30, tzinfo=UTC)  # Monday 09:30 in Berlin
+    enqueue_due(bot.runtime, now, None)  # nothing cached yet: fills nothing, digests only
+    with bot.runtime.session_factory.begin() as session:
+        from bot.models import SlackUser
+
+        session.add(SlackUser(workspace_id=WS, user_id="UOWNER", timezone="Europe/Berlin"))
+    barrier = threading.Barrier(4)
+    errors = []
+
+    def run():
+        try:
+            barrier.wait()
+            enqueue_due(bot.runtime, now, None)
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    keys = Counter(d.idempotency_key.rsplit(":", 1)[0].split(":")[0] for d in org.deliveries())
+    assert keys == {"digest": 20, "nudge": 20}
+    assert len({d.idempotency_key for d in org.deliveries()}) == 40
