@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -26,6 +27,7 @@ import handlers
 from bot.config import Settings
 from bot.db import make_engine, make_session_factory
 from bot.errors import UserError
+from bot.installations import DatabaseInstallationStore, DatabaseOAuthStateStore
 from bot.models import ProcessedEvent
 
 log = logging.getLogger(__name__)
@@ -64,12 +66,32 @@ def make_web_client(settings: Settings, *, retry_rate_limits: bool = True) -> We
     )
 
 
+def oauth_settings(settings: Settings, runtime: Runtime) -> OAuthSettings | None:
+    """Install into many workspaces: Slack's OAuth v2 flow with our own stores.
+
+    None in single-token mode, which stays the simple default. The pages are
+    GET /slack/install (the "Add to Slack" button) and GET /slack/oauth_redirect.
+    """
+    if not settings.oauth:
+        return None
+    return OAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret,
+        scopes=list(settings.slack_scopes),
+        installation_store=DatabaseInstallationStore(runtime.session_factory),
+        state_store=DatabaseOAuthStateStore(runtime.session_factory),
+        install_path="/slack/install",
+        redirect_uri_path="/slack/oauth_redirect",
+    )
+
+
 def create_app(settings: Settings, runtime: Runtime | None = None) -> App:
     """Build the Bolt app for `settings`; pass `runtime` to share an engine with others."""
     runtime = runtime or Runtime.from_settings(settings)
     app = App(
         signing_secret=settings.slack_signing_secret,
         client=make_web_client(settings),
+        oauth_settings=oauth_settings(settings, runtime),
         name="mlops-maturity-bot",
         # Bolt's default of 5 workers makes acks queue behind the work done after them;
         # match the web server's threads so every request can ack at once.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -20,16 +21,21 @@ from bot.config import ConfigError, Settings, load_settings, redact_url
 log = logging.getLogger("mlops-bot")
 
 
-def _configure_logging(level: str) -> None:
+def _configure_logging(level: str, log_format: str = "text") -> None:
     logging.basicConfig(
         level=getattr(logging, level, logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if log_format == "json":  # one JSON object per line, for log pipelines
+        from bot.observability import JsonFormatter
+
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonFormatter())
 
 
 def _settings(args: argparse.Namespace, **kwargs) -> Settings:
     settings = load_settings(**kwargs)
-    _configure_logging(settings.log_level)
+    _configure_logging(settings.log_level, settings.log_format)
     return settings
 
 
@@ -54,10 +60,15 @@ def cmd_web(args: argparse.Namespace) -> int:
     from bot.web import Server
 
     settings = _settings(args)
+    port = args.port or settings.port
+    workers = args.workers or int(os.environ.get("WEB_CONCURRENCY") or 1)
+    if workers > 1:
+        from bot.multiprocess import GunicornServer
+
+        GunicornServer(settings, args.host, port, workers, args.threads).run()
+        return 0
     _runtime, wsgi = _web_app(settings)
-    Server(
-        wsgi, host=args.host, port=args.port or settings.port, threads=args.threads
-    ).serve_forever()
+    Server(wsgi, host=args.host, port=port, threads=args.threads).serve_forever()
     return 0
 
 
@@ -82,11 +93,33 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from bot.sandbox.server import serve
+
+    _configure_logging(load_settings(require_slack=False).log_level)
+    return serve(host=args.host, port=args.port, demo=args.demo, database_url=args.database)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.migrate import upgrade
     from bot.web import Server
     from bot.worker import start_background
 
+    loose = load_settings(require_slack=False)
+    if not loose.slack_bot_token and not loose.slack_signing_secret:
+        # Nobody should need a Slack workspace to try the bot: without credentials, `run`
+        # (and so `make run`) starts the sandbox, which plays Slack's part in the browser.
+        from bot.sandbox.server import DEFAULT_DATABASE_URL, serve
+
+        _configure_logging(loose.log_level)
+        return serve(
+            host="127.0.0.1" if args.host == "0.0.0.0" else args.host,
+            port=loose.port if args.port is None else args.port,
+            demo=True,
+            database_url=DEFAULT_DATABASE_URL,
+            reason="SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are not set, so this is the "
+            "sandbox (set them, see .env.example, to connect to Slack).",
+        )
     settings = _settings(args)
     upgrade(settings.database_url)
     runtime, wsgi = _web_app(settings)
@@ -101,6 +134,143 @@ def cmd_run(args: argparse.Namespace) -> int:
         server.serve_forever()
     finally:
         scheduler.shutdown(wait=False)
+    return 0
+
+
+def cmd_jobs_due(args: argparse.Namespace) -> int:
+    """Enqueue what is due at --at and drain once: for operators and tests."""
+    from datetime import UTC, datetime
+
+    from bot.app import Runtime
+    from bot.worker import tick
+
+    try:
+        at = datetime.fromisoformat(args.at)
+    except ValueError:
+        print(
+            f"mlops-bot: --at must be an ISO time such as 2026-11-30T09:00Z, got {args.at!r}",
+            file=sys.stderr,
+        )
+        return 2
+    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    settings = _settings(args)
+    counts = tick(Runtime.from_settings(settings), at)
+    print(f"due at {at:%Y-%m-%d %H:%M} UTC: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    """Counts by state and the latest failures; `retry KEY` sends a failed one again."""
+    from bot.app import Runtime
+    from bot.db import session_scope
+    from bot.outbox import retry_key, summary
+
+    settings = _settings(args, require_slack=False)
+    runtime = Runtime.from_settings(settings)
+    with session_scope(runtime.session_factory) as session:
+        if args.action == "retry":
+            if not args.key:
+                print(
+                    "mlops-bot: outbox retry needs a KEY (see `mlops-bot outbox`)", file=sys.stderr
+                )
+                return 2
+            try:
+                print(retry_key(session, args.key))
+            except (LookupError, ValueError) as error:
+                print(f"mlops-bot: {error.args[0]}", file=sys.stderr)
+                return 1
+            return 0
+        counts, failures = summary(session)
+    print("outbox: " + ", ".join(f"{state} {n}" for state, n in counts.items()))
+    if failures:
+        print("latest failures:")
+    for row in failures:
+        print(f"  {row.state:6} {row.idempotency_key}  attempts {row.attempts}: {row.last_error}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Answers and level history of one workspace (or team) as CSV or JSON; needs only the
+    database, so an operator can take the data out without any Slack credentials."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.app import Runtime
+    from bot.db import read_only, session_scope
+    from bot.models import Workspace
+    from bot.services import export as export_service
+    from bot.services.teams import find_team
+
+    settings = _settings(args, require_slack=False)
+    runtime = Runtime.from_settings(settings)
+    try:
+        with session_scope(runtime.session_factory) as session:
+            read_only(session)
+            if session.get(Workspace, args.workspace) is None:
+                print(f"mlops-bot: no workspace {args.workspace} in the database", file=sys.stderr)
+                return 1
+            team = None
+            if args.team is not None:
+                team = find_team(session, args.workspace, args.team)
+                if team is None:
+                    print(
+                        f"mlops-bot: workspace {args.workspace} has no team called {args.team!r}",
+                        file=sys.stderr,
+                    )
+                    return 1
+            data = export_service.collect(session, args.workspace, team)
+    except SQLAlchemyError as error:
+        print(
+            f"mlops-bot: could not read {redact_url(settings.database_url)} "
+            f"({type(error).__name__}); is it migrated (`mlops-bot migrate`)?",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        runtime.engine.dispose()
+    if args.format == "json":
+        payload = export_service.to_json(data).encode("utf-8")
+    else:
+        text = export_service.to_csv(data)
+        # A file gets the byte order mark Excel needs; a pipe gets plain UTF-8.
+        payload = export_service.encode_csv(text) if args.output else text.encode("utf-8")
+    if args.output:
+        try:
+            with open(args.output, "wb") as handle:
+                handle.write(payload)
+        except OSError as error:
+            print(f"mlops-bot: could not write {args.output}: {error.strerror}", file=sys.stderr)
+            return 1
+    else:
+        sys.stdout.buffer.write(payload)
+        sys.stdout.buffer.flush()
+    summary = f"{len(data.answers)} answers and {len(data.level_changes)} level changes"
+    if data.empty:
+        print(f"mlops-bot: nothing to export yet ({summary})", file=sys.stderr)
+    elif args.output:
+        print(f"wrote {summary} to {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_workspace_purge(args: argparse.Namespace) -> int:
+    """Delete every row of one workspace now (an uninstalled one goes after the retention)."""
+    from bot.app import Runtime
+    from bot.db import session_scope
+    from bot.services import workspaces
+
+    settings = _settings(args, require_slack=False)
+    runtime = Runtime.from_settings(settings)
+    try:
+        with session_scope(runtime.session_factory) as session:
+            deleted = workspaces.purge(session, args.team_id)
+    finally:
+        runtime.engine.dispose()
+    if not any(deleted.values()):
+        print(f"mlops-bot: no data for workspace {args.team_id}", file=sys.stderr)
+        return 1
+    print(
+        f"purged workspace {args.team_id}: "
+        + ", ".join(f"{table} {count}" for table, count in deleted.items() if count)
+    )
     return 0
 
 
@@ -134,10 +304,66 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--host", default="0.0.0.0", help="address to listen on (0.0.0.0)")
         sub.add_argument("--port", type=int, default=None, help="port (default: PORT or 3000)")
         if name == "web":
-            sub.add_argument("--threads", type=int, default=16, help="worker threads (16)")
+            sub.add_argument("--threads", type=int, default=16, help="threads per process (16)")
+            sub.add_argument(
+                "--workers",
+                type=int,
+                default=None,
+                help="processes (default: WEB_CONCURRENCY or 1); more than 1 runs gunicorn",
+            )
+    sandbox = add(
+        "sandbox",
+        cmd_sandbox,
+        "Try the bot without Slack: the real bot, a local stand-in for Slack and a web page.",
+    )
+    sandbox.add_argument("--demo", action="store_true", help="seed a demo organisation")
+    sandbox.add_argument("--host", default="127.0.0.1", help="address of the page (127.0.0.1)")
+    sandbox.add_argument("--port", type=int, default=3000, help="port of the page (3000)")
+    sandbox.add_argument(
+        "--database",
+        default="sqlite:///mlops-sandbox.db",
+        help="the sandbox's own database (sqlite:///mlops-sandbox.db); never DATABASE_URL",
+    )
     add("socket", cmd_socket, "Serve Slack's requests over Socket Mode (needs SLACK_APP_TOKEN).")
     add("worker", cmd_worker, "Run the scheduler tick and drain the outbox (one per deployment).")
     add("migrate", cmd_migrate, "Upgrade the database to the latest schema (alembic upgrade head).")
+    jobs = add("jobs", lambda a: (jobs.print_help(), 2)[1], "Operator tools for the scheduler.")
+    jobs_subs = jobs.add_subparsers(dest="jobs_command", metavar="JOBS_COMMAND")
+    due = jobs_subs.add_parser(
+        "due",
+        help="Enqueue what is due at a moment and drain the outbox once.",
+        description="Enqueue the digests, nudges and reminders due at --at and send them now.",
+    )
+    due.add_argument("--at", required=True, help="ISO time, e.g. 2026-11-30T09:00Z (UTC if bare)")
+    due.set_defaults(func=cmd_jobs_due)
+    outbox = add(
+        "outbox",
+        cmd_outbox,
+        "Show outbox counts by state and the latest failures; `outbox retry KEY` resends one.",
+    )
+    outbox.add_argument("action", nargs="?", choices=["retry"], help="retry a failed delivery")
+    outbox.add_argument("key", nargs="?", help="the idempotency key to retry")
+    export = add(
+        "export",
+        cmd_export,
+        "Write a workspace's answers and level history as CSV or JSON (DATABASE_URL only).",
+    )
+    export.add_argument("--workspace", required=True, help="the Slack team id, e.g. T0123ABCD")
+    export.add_argument("--format", choices=["csv", "json"], default="csv", help="csv (default)")
+    export.add_argument("--team", metavar="NAME", help="only this team (any case)")
+    export.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
+    workspace = add(
+        "workspace", lambda a: (workspace.print_help(), 2)[1], "Operator tools for workspaces."
+    )
+    workspace_subs = workspace.add_subparsers(dest="workspace_command", metavar="ACTION")
+    purge = workspace_subs.add_parser(
+        "purge",
+        help="Delete all of one workspace's data now (DATABASE_URL only).",
+        description="Delete every team, answer, assessment, delivery and installation of a "
+        "workspace. Uninstalled workspaces are purged on their own after DATA_RETENTION_DAYS.",
+    )
+    purge.add_argument("team_id", help="the Slack team id, e.g. T0123ABCD")
+    purge.set_defaults(func=cmd_workspace_purge)
     return parser
 
 

@@ -18,6 +18,18 @@ from dotenv import dotenv_values
 
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///mlops-bot.db"
+# The bot scopes of manifest.json: what the install link asks for in OAuth mode.
+DEFAULT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "im:write",
+    "users:read",
+    "channels:read",
+    "channels:join",
+    "groups:read",
+    "files:write",
+)
 
 _WHERE = {
     "SLACK_BOT_TOKEN": (
@@ -27,6 +39,10 @@ _WHERE = {
     "SLACK_SIGNING_SECRET": (
         "the Signing Secret from api.slack.com/apps -> your app -> Basic Information -> "
         "App Credentials"
+    ),
+    "SLACK_CLIENT_ID": "the Client ID from api.slack.com/apps -> your app -> Basic Information",
+    "SLACK_CLIENT_SECRET": (
+        "the Client Secret from api.slack.com/apps -> your app -> Basic Information"
     ),
     "SLACK_APP_TOKEN": (
         "an app-level token (xapp-...) with connections:write, from api.slack.com/apps -> "
@@ -51,8 +67,18 @@ class Settings:
     port: int = 3000
     slash_command: str = "/mlops"
     log_level: str = "INFO"
+    log_format: str = "text"
     stale_after_days: int = 90
     admin_user_ids: frozenset[str] = field(default_factory=frozenset)
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    slack_scopes: tuple[str, ...] = DEFAULT_SCOPES
+    retention_days: int = 30
+
+    @property
+    def oauth(self) -> bool:
+        """Installing into many workspaces (OAuth) rather than one bot token."""
+        return bool(self.slack_client_id and self.slack_client_secret)
 
     def __repr__(self) -> str:  # never print a secret, even in a debugger or a log line
         return (
@@ -112,13 +138,26 @@ def load_settings(
     """
     values = _environment(env, dotenv_path)
 
-    if require_slack:
+    client_id = (values.get("SLACK_CLIENT_ID") or "").strip() or None
+    client_secret = (values.get("SLACK_CLIENT_SECRET") or "").strip() or None
+    if bool(client_id) != bool(client_secret):
+        missing = "SLACK_CLIENT_SECRET" if client_id else "SLACK_CLIENT_ID"
+        raise ConfigError(
+            f"{missing} is not set: installing into many workspaces needs both "
+            f"SLACK_CLIENT_ID and SLACK_CLIENT_SECRET ({_WHERE[missing]})."
+        )
+    oauth = bool(client_id and client_secret)
+
+    if require_slack and not oauth:
         token = _require(values, "SLACK_BOT_TOKEN")
         if not token.startswith("xoxb-"):
             raise ConfigError(
                 "SLACK_BOT_TOKEN does not look like a bot token (it should start with "
                 f"'xoxb-'): use {_WHERE['SLACK_BOT_TOKEN']}."
             )
+        secret = _require(values, "SLACK_SIGNING_SECRET")
+    elif require_slack:  # OAuth: each workspace's token comes from its installation
+        token = ""
         secret = _require(values, "SLACK_SIGNING_SECRET")
     else:
         token = (values.get("SLACK_BOT_TOKEN") or "").strip()
@@ -163,6 +202,20 @@ def load_settings(
     if not stale_text.isdigit() or int(stale_text) < 1:
         raise ConfigError(f"STALE_AFTER_DAYS must be a whole number of days, got {stale_text!r}.")
 
+    log_format = (values.get("LOG_FORMAT") or "text").strip().lower()
+    if log_format not in ("text", "json"):
+        raise ConfigError(f"LOG_FORMAT must be text or json, got {log_format!r}.")
+
+    retention_text = (values.get("DATA_RETENTION_DAYS") or "").strip() or "30"
+    if not retention_text.isdigit():
+        raise ConfigError(
+            f"DATA_RETENTION_DAYS must be a whole number of days, got {retention_text!r}."
+        )
+    scopes = (
+        tuple(s.strip() for s in (values.get("SLACK_SCOPES") or "").split(",") if s.strip())
+        or DEFAULT_SCOPES
+    )
+
     admins = frozenset(
         part.strip() for part in (values.get("BOT_ADMINS") or "").split(",") if part.strip()
     )
@@ -176,6 +229,11 @@ def load_settings(
         port=int(port_text),
         slash_command=command,
         log_level=(values.get("LOG_LEVEL") or "INFO").strip().upper(),
+        log_format=log_format,
         stale_after_days=int(stale_text),
         admin_user_ids=admins,
+        slack_client_id=client_id,
+        slack_client_secret=client_secret,
+        slack_scopes=scopes,
+        retention_days=int(retention_text),
     )

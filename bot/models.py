@@ -101,6 +101,7 @@ class DeliveryState(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"
     DEAD = "dead"
+    CANCELLED = "cancelled"  # nothing left to say when it came to sending (team gone, snoozed)
 
 
 class Base(DeclarativeBase):
@@ -155,6 +156,8 @@ class TeamOwner(Base):
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"), index=True)
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Per owner, not per team: co-owners in different time zones get their mornings apart.
+    last_nudged_at: Mapped[datetime | None]
 
     team: Mapped[Team] = relationship(back_populates="owners")
 
@@ -268,6 +271,8 @@ class DigestSubscription(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     created_by: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A schedule applies from its last change on, so an edit never triggers a catch-up.
+    updated_at: Mapped[datetime | None]
     last_sent_at: Mapped[datetime | None]
 
 
@@ -319,3 +324,44 @@ class Delivery(Base):
 
 
 Index("ix_deliveries_state_available_at", Delivery.state, Delivery.available_at)
+
+
+class WorkerHeartbeat(Base):
+    """When each worker process last finished a tick; /healthz and /metrics report its age."""
+
+    __tablename__ = "worker_heartbeats"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ticked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Installation(Base):
+    """One workspace's (or org's) installation of the app, when installed through OAuth.
+
+    `key` is the team id, or the enterprise id for an org-wide install. The bot token is
+    stored as Slack's own SQLAlchemy store would; reinstalling replaces the row.
+    """
+
+    __tablename__ = "installations"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    enterprise_id: Mapped[str | None] = mapped_column(String(32))
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    team_name: Mapped[str | None] = mapped_column(String(255))
+    is_enterprise_install: Mapped[bool] = mapped_column(default=False)
+    app_id: Mapped[str | None] = mapped_column(String(32))
+    bot_token: Mapped[str] = mapped_column(String(255))
+    bot_id: Mapped[str | None] = mapped_column(String(32))
+    bot_user_id: Mapped[str | None] = mapped_column(String(32))
+    bot_scopes: Mapped[str | None] = mapped_column(Text)
+    installer_user_id: Mapped[str | None] = mapped_column(String(32))
+    installed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OAuthState(Base):
+    """A one-time `state` of the OAuth flow, valid for a few minutes (CSRF protection)."""
+
+    __tablename__ = "oauth_states"
+
+    state: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime]

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from urllib.parse import parse_qsl
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
@@ -23,6 +25,7 @@ from waitress.server import create_server
 
 from bot.app import Runtime
 from bot.db import database_ok
+from bot.observability import Metrics, worker_tick_age
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +40,10 @@ class _SlackHandler(SlackRequestHandler):
     would answer for a parseable body.
     """
 
-    def __init__(self, app: App, signing_secret: str, path: str):
+    def __init__(self, app: App, signing_secret: str, path: str, metrics: Metrics):
         super().__init__(app, path=path)
         self.verifier = SignatureVerifier(signing_secret)
+        self.metrics = metrics
 
     def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
         headers = request.get_headers()
@@ -58,7 +62,11 @@ class _SlackHandler(SlackRequestHandler):
             log.info("unparseable request body (%s signature)", "valid" if signed else "invalid")
             return BoltResponse(status=400 if signed else 401, body="")
         _fix_form_body(bolt_request)
-        return self.app.dispatch(bolt_request)
+        started = time.perf_counter()
+        response = self.app.dispatch(bolt_request)
+        if response.status != 401:  # unsigned noise is not a Slack request worth a line
+            self.metrics.observe(bolt_request.body, response.status, time.perf_counter() - started)
+        return response
 
 
 def _fix_form_body(request: BoltRequest) -> None:
@@ -81,18 +89,31 @@ class WebApp:
     """A WSGI application: Bolt for Slack's path, our own small endpoints beside it."""
 
     def __init__(self, app: App, runtime: Runtime):
-        self.slack = _SlackHandler(app, runtime.settings.slack_signing_secret, SLACK_PATH)
+        self.metrics = Metrics(runtime.engine)
+        self.slack = _SlackHandler(
+            app, runtime.settings.slack_signing_secret, SLACK_PATH, self.metrics
+        )
         self.runtime = runtime
 
     def __call__(self, environ, start_response) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == "/healthz":
             return self.healthz(start_response)
+        if path == "/metrics" and environ.get("REQUEST_METHOD") == "GET":
+            body = self.metrics.render()
+            start_response(
+                "200 OK",
+                [("Content-Type", CONTENT_TYPE_LATEST), ("Content-Length", str(len(body)))],
+            )
+            return [body]
         return self.slack(environ, start_response)
 
     def healthz(self, start_response) -> Iterable[bytes]:
         ok = database_ok(self.runtime.engine)
-        body = json.dumps({"status": "ok" if ok else "unavailable", "database": ok}).encode()
+        report = {"status": "ok" if ok else "unavailable", "database": ok}
+        if ok:
+            report["worker_last_tick_age_seconds"] = worker_tick_age(self.runtime.engine)
+        body = json.dumps(report).encode()
         status = "200 OK" if ok else "503 Service Unavailable"
         start_response(
             status,

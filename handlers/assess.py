@@ -16,6 +16,7 @@ from slack_sdk.webhook import WebhookClient
 from bot.config import Settings
 from bot.domain import DEFAULT_CHECKLIST
 from bot.errors import NotFound, UserError
+from bot.models import Team
 from bot.mrkdwn import escape
 from bot.services import assessments, overview
 from bot.services import teams as team_service
@@ -39,7 +40,7 @@ def _team_arg(req: Req, text: str, *, create: bool):
     )
 
 
-def _team_by_id(req: Req, value) -> object:
+def _team_by_id(req: Req, value: object) -> Team:
     try:
         team_id = int(value["team_id"] if isinstance(value, dict) else value)
     except (KeyError, TypeError, ValueError):

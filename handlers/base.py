@@ -18,6 +18,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -113,6 +114,12 @@ def error_message(error: Exception) -> str:
     if isinstance(error, UserError):
         return str(error)
     reference = uuid.uuid4().hex[:8]
+    if isinstance(error, OperationalError):  # the database is down or restarting
+        log.error("database unavailable (ref %s): %s", reference, error.orig)
+        return (
+            ":hourglass: I can't reach my database right now, so nothing was saved. "
+            f"Please try again in a minute (reference `{reference}`)."
+        )
     log.error("unhandled error (ref %s)", reference, exc_info=error)
     return (
         ":warning: Something went wrong on our side and nothing was changed. "

@@ -23,6 +23,7 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("digest", "#channel weekly|daily|off [day] [HH:MM]", "subscribe a channel to the digest"),
     ("remind", "weekly|biweekly|monthly|off", "the team's nudge cadence"),
     ("snooze", "2w", "pause the team's nudges"),
+    ("export", "[team]", "answers and level history as a CSV file, sent to you"),
     ("help", "", "this message"),
 ]
 NAMES = [name for name, _, _ in SUBCOMMANDS]

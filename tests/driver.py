@@ -89,28 +89,33 @@ def buttons(message: dict) -> dict[str, dict]:
 
 
 class Person:
-    """One Slack user in one channel, talking to the running bot."""
+    """One Slack user in one channel, talking to the running bot.
 
-    def __init__(self, bot, user_id: str = "U1", channel_id: str = "C1"):
+    Replies are matched to the request by its response URL, so several people may talk to
+    the bot at once (give each its own `client` then: a client remembers its last URL).
+    """
+
+    def __init__(self, bot, user_id: str = "U1", channel_id: str = "C1", client=None):
         self.bot = bot
         self.user_id = user_id
         self.channel_id = channel_id
+        self.client = client or bot.client
 
-    def _replies(self) -> int:
-        return len(self.bot.slack.calls_to("response_url"))
-
-    def _next_reply(self, before: int) -> dict:
-        calls = self.bot.slack.wait_for("response_url", count=before + 1, timeout=10)
-        message = dict(calls[before].args)
+    def _reply_to_last_request(self) -> dict:
+        url_id = self.client.last_response_url.rsplit("/", 1)[1]
+        calls = self.bot.slack.wait_for(
+            "response_url", timeout=10, where=lambda call: call.args.get("url_id") == url_id
+        )
+        message = dict(calls[0].args)
+        message.pop("url_id", None)
         assert_valid_message(message)
         return message
 
     def command(self, text: str) -> dict:
         """Type `/mlops <text>` and return the reply."""
-        before = self._replies()
-        response = self.bot.client.command(text, user_id=self.user_id, channel_id=self.channel_id)
+        response = self.client.command(text, user_id=self.user_id, channel_id=self.channel_id)
         assert response.status == 200, response.body
-        return self._next_reply(before)
+        return self._reply_to_last_request()
 
     def click(
         self, message: dict, label: str, *, in_view: dict | None = None, reply: bool = True
@@ -121,8 +126,7 @@ class Person:
         """
         button = buttons(message).get(label)
         assert button is not None, f"no button {label!r}; there are {list(buttons(message))}"
-        before = self._replies()
-        response = self.bot.client.block_action(
+        response = self.client.block_action(
             button["action_id"],
             value=button.get("value"),
             block_id=button.get("block_id") or "b",
@@ -134,7 +138,7 @@ class Person:
         assert response.status == 200, response.body
         if in_view is not None or not reply:
             return {}
-        return self._next_reply(before)
+        return self._reply_to_last_request()
 
     def answer(self, message: dict, label: str) -> dict:
         return self.click(message, label)
@@ -160,3 +164,15 @@ def run_assessment(person: Person, team: str, answers: dict[str, str]) -> dict:
             return message
         message = person.answer(message, LABELS[answers.get(capability_of(message), "no")])
     raise AssertionError("the assessment did not finish")
+
+
+def eventually(check, timeout: float = 5.0):
+    """Poll `check()` until it returns a truthy value: the bot acks before it finishes."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.02)

@@ -24,6 +24,9 @@ TABLES = {
     "deliveries",
     "slack_users",
     "processed_events",
+    "worker_heartbeats",
+    "installations",
+    "oauth_states",
 }
 
 

@@ -278,3 +278,12 @@ def test_statements_per_click_do_not_grow_with_teams(bot, engine):
     with bot.session() as session:
         assert session.scalar(select(func.count()).select_from(Assessment)) == 2
         assert session.scalar(select(func.count()).select_from(AnswerRecord)) == 4
+
+
+def test_slack_escaped_command_text_is_decoded(bot):
+    # Slack sends "&", "<" and ">" typed in a slash command as entities
+    card = run_assessment(Person(bot), "R&amp;D &lt;ML&gt;", L1)
+    assert "R&D <ML>" in card["blocks"][0]["text"]["text"]  # plain_text header: as typed
+    with bot.session() as session:
+        assert session.scalar(select(Team.name)) == "R&D <ML>"
+    assert "L1" in text_of(Person(bot).command("status r&amp;d &lt;ml&gt;"))

@@ -115,6 +115,11 @@ def team_states(
 _MENTION = re.compile(r"<[@#!][^>]*>")
 
 
+def unescape_slack(text: str) -> str:
+    """Undo Slack's escaping of `&`, `<` and `>` in typed text (slash command arguments)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def clean_team_name(raw: str) -> str:
     """Validate a team name typed by a person; raise UserError with a friendly reason.
 
@@ -124,11 +129,12 @@ def clean_team_name(raw: str) -> str:
     name = " ".join((raw or "").split())
     if not name:
         raise UserError("Please give the team a name, e.g. `Fraud ML`.")
-    if _MENTION.search(name):
+    if _MENTION.search(name):  # real mentions arrive as <@U..>; typed "<" arrives as &lt;
         raise UserError(
             "That looks like a mention or a channel link. Team names are plain text, "
             "e.g. `Fraud ML`; a home channel is set with `/mlops team`."
         )
+    name = unescape_slack(name)
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") for ch in name):
         raise UserError("Team names cannot contain control characters; please type it again.")
     if len(name) > NAME_MAX:

@@ -1,10 +1,18 @@
-"""Workspaces: the root every other row hangs from."""
+"""Workspaces: the root every other row hangs from, and the end of a workspace's data.
+
+Uninstalling stops everything at once (pending deliveries are cancelled and the token is
+forgotten) but keeps the data for `retention_days`, so a reinstall by mistake loses
+nothing; after that, or on request (`mlops-bot workspace purge`), every row goes.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from bot.models import Workspace, utcnow
+from bot.models import Base, Delivery, DeliveryState, Installation, Workspace, utcnow
 
 
 def ensure(session: Session, workspace_id: str) -> Workspace:
@@ -19,7 +27,56 @@ def ensure(session: Session, workspace_id: str) -> Workspace:
     return workspace
 
 
-def mark_uninstalled(session: Session, workspace_id: str) -> None:
-    """Stop acting for a workspace that removed the app; its data stays."""
+def mark_uninstalled(session: Session, workspace_id: str) -> int:
+    """Stop acting for a workspace that removed the app; returns deliveries cancelled.
+
+    Its data stays (see module docstring); its installation token is deleted.
+    """
     workspace = ensure(session, workspace_id)
     workspace.uninstalled_at = utcnow()
+    cancelled = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.workspace_id == workspace_id,
+            Delivery.state.in_([DeliveryState.PENDING, DeliveryState.SENDING]),
+        )
+        .values(state=DeliveryState.CANCELLED, last_error="app uninstalled", lease_owner=None)
+    ).rowcount
+    session.execute(delete(Installation).where(Installation.team_id == workspace_id))
+    return cancelled
+
+
+def purge(session: Session, workspace_id: str) -> dict[str, int]:
+    """Delete every row of a workspace, children first; returns rows deleted per table."""
+    deleted: dict[str, int] = {}
+    for table in reversed(Base.metadata.sorted_tables):
+        if table.name == "workspaces":
+            continue
+        if "workspace_id" in table.c:
+            column = table.c.workspace_id
+        elif table.name == "installations":
+            column = table.c.team_id
+        else:
+            continue
+        count = session.execute(delete(table).where(column == workspace_id)).rowcount
+        if count:
+            deleted[table.name] = count
+    deleted["workspaces"] = session.execute(
+        delete(Workspace).where(Workspace.id == workspace_id)
+    ).rowcount
+    return deleted
+
+
+def purge_expired(session: Session, retention_days: int, now: datetime | None = None) -> list[str]:
+    """Purge workspaces uninstalled more than `retention_days` ago; returns their ids."""
+    cutoff = (now or utcnow()) - timedelta(days=retention_days)
+    expired = list(
+        session.scalars(
+            select(Workspace.id).where(
+                Workspace.uninstalled_at.is_not(None), Workspace.uninstalled_at < cutoff
+            )
+        )
+    )
+    for workspace_id in expired:
+        purge(session, workspace_id)
+    return expired

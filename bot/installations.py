@@ -1,0 +1,164 @@
+"""Where OAuth installations and one-time states live: our own tables, via our migrations.
+
+slack_sdk ships SQLAlchemy stores, but they create their tables themselves (outside Alembic)
+and need greenlet on SQLAlchemy 2.1; two small classes on our models keep one schema, one
+migration history and both databases.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import timedelta
+
+from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
+from slack_sdk.oauth.state_store import OAuthStateStore
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.models import Installation as InstallationRow
+from bot.models import OAuthState, utcnow
+
+log = logging.getLogger(__name__)
+
+
+def _key(enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool) -> str:
+    return (enterprise_id if is_enterprise_install else team_id) or enterprise_id or ""
+
+
+class DatabaseInstallationStore(InstallationStore):
+    """One row per workspace (or org): the bot token Bolt authorizes each request with."""
+
+    def __init__(self, session_factory: sessionmaker[Session]):
+        self.session_factory = session_factory
+
+    @property
+    def logger(self) -> logging.Logger:
+        return log
+
+    def save(self, installation: Installation) -> None:
+        key = _key(
+            installation.enterprise_id,
+            installation.team_id,
+            bool(installation.is_enterprise_install),
+        )
+        with self.session_factory.begin() as session:
+            row = session.get(InstallationRow, key) or InstallationRow(key=key)
+            row.enterprise_id = installation.enterprise_id
+            row.team_id = installation.team_id
+            row.team_name = installation.team_name
+            row.is_enterprise_install = bool(installation.is_enterprise_install)
+            row.app_id = installation.app_id
+            row.bot_token = installation.bot_token or ""
+            row.bot_id = installation.bot_id
+            row.bot_user_id = installation.bot_user_id
+            row.bot_scopes = ",".join(installation.bot_scopes or [])
+            row.installer_user_id = installation.user_id
+            row.installed_at = utcnow()
+            session.add(row)
+
+    def save_bot(self, bot: Bot) -> None:  # only called for bots without an installation
+        self.save(
+            Installation(
+                app_id=bot.app_id,
+                enterprise_id=bot.enterprise_id,
+                team_id=bot.team_id,
+                bot_token=bot.bot_token,
+                bot_id=bot.bot_id,
+                bot_user_id=bot.bot_user_id,
+                bot_scopes=bot.bot_scopes,
+                user_id="",
+                is_enterprise_install=bot.is_enterprise_install,
+            )
+        )
+
+    def _row(self, enterprise_id, team_id, is_enterprise_install) -> InstallationRow | None:
+        with self.session_factory() as session:
+            return session.get(
+                InstallationRow, _key(enterprise_id, team_id, bool(is_enterprise_install))
+            )
+
+    def find_bot(self, *, enterprise_id, team_id, is_enterprise_install=False) -> Bot | None:
+        row = self._row(enterprise_id, team_id, is_enterprise_install)
+        if row is None or not row.bot_token:
+            return None
+        return Bot(
+            app_id=row.app_id,
+            enterprise_id=row.enterprise_id,
+            team_id=row.team_id,
+            team_name=row.team_name,
+            bot_token=row.bot_token,
+            bot_id=row.bot_id,
+            bot_user_id=row.bot_user_id,
+            bot_scopes=(row.bot_scopes or "").split(","),
+            is_enterprise_install=row.is_enterprise_install,
+            installed_at=row.installed_at.timestamp(),
+        )
+
+    def find_installation(
+        self, *, enterprise_id, team_id, user_id=None, is_enterprise_install=False
+    ) -> Installation | None:
+        row = self._row(enterprise_id, team_id, is_enterprise_install)
+        if row is None:
+            return None
+        return Installation(
+            app_id=row.app_id,
+            enterprise_id=row.enterprise_id,
+            team_id=row.team_id,
+            team_name=row.team_name,
+            bot_token=row.bot_token,
+            bot_id=row.bot_id,
+            bot_user_id=row.bot_user_id,
+            bot_scopes=(row.bot_scopes or "").split(","),
+            user_id=row.installer_user_id or "",
+            is_enterprise_install=row.is_enterprise_install,
+            installed_at=row.installed_at.timestamp(),
+        )
+
+    def delete_bot(self, *, enterprise_id, team_id) -> None:
+        self.delete_installation(enterprise_id=enterprise_id, team_id=team_id)
+
+    def delete_installation(self, *, enterprise_id, team_id, user_id=None) -> None:
+        with self.session_factory.begin() as session:
+            session.execute(
+                delete(InstallationRow).where(
+                    InstallationRow.key.in_([k for k in (team_id, enterprise_id) if k])
+                )
+            )
+
+    def delete_all(self, *, enterprise_id, team_id) -> None:
+        self.delete_installation(enterprise_id=enterprise_id, team_id=team_id)
+
+
+class DatabaseOAuthStateStore(OAuthStateStore):
+    """One-time states: issued for the install link, consumed once on the redirect."""
+
+    def __init__(self, session_factory: sessionmaker[Session], expiration_seconds: int = 600):
+        self.session_factory = session_factory
+        self.expiration = timedelta(seconds=expiration_seconds)
+
+    @property
+    def logger(self) -> logging.Logger:
+        return log
+
+    def issue(self, *args, **kwargs) -> str:
+        state = secrets.token_urlsafe(32)
+        with self.session_factory.begin() as session:
+            session.add(OAuthState(state=state, expires_at=utcnow() + self.expiration))
+        return state
+
+    def consume(self, state: str) -> bool:
+        with self.session_factory.begin() as session:
+            row = session.scalar(select(OAuthState).where(OAuthState.state == state[:64]))
+            if row is None:
+                return False
+            session.delete(row)
+            return row.expires_at > utcnow()
+
+
+def bot_token_for(session_factory: sessionmaker[Session], workspace_id: str) -> str | None:
+    """The bot token of an installed workspace (OAuth mode), for the worker's messages."""
+    with session_factory() as session:
+        return session.scalar(
+            select(InstallationRow.bot_token).where(InstallationRow.team_id == workspace_id)
+        )

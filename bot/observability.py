@@ -1,0 +1,191 @@
+"""What operators see: one structured log line per request, and Prometheus metrics.
+
+Request counters and latency live in this process (Prometheus scrapes each web process);
+the outbox, delivery and level figures are read from the database at scrape time, so every
+process reports the same truth without sharing memory.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine, func, insert, select, update
+
+from bot.models import Delivery, DeliveryState, Team, WorkerHeartbeat, utcnow
+
+log = logging.getLogger("mlops_bot.requests")
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 3.0, 5.0)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: the message plus the `extra` fields a log call passed."""
+
+    _standard = set(vars(logging.makeLogRecord({})))
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in self._standard and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def describe(body: dict[str, Any]) -> tuple[str, str]:
+    """(kind, action) of a Slack request: what an operator filters logs by. Never a token."""
+    if body.get("command"):
+        words = (body.get("text") or "").split()
+        return "command", words[0].lower()[:32] if words else "help"
+    kind = str(body.get("type") or "unknown")
+    if kind == "block_actions":
+        actions = body.get("actions") or [{}]
+        return kind, str(actions[0].get("action_id", ""))[:64]
+    if kind in ("view_submission", "view_closed"):
+        return kind, str((body.get("view") or {}).get("callback_id", ""))[:64]
+    if kind == "event_callback":
+        return "event", str((body.get("event") or {}).get("type", ""))[:64]
+    return kind[:32], ""
+
+
+def workspace_of(body: dict[str, Any]) -> str:
+    team = body.get("team")
+    if isinstance(team, dict):
+        return str(team.get("id", ""))
+    return str(body.get("team_id") or "")
+
+
+class _DatabaseCollector(Collector):
+    """Outbox depth, age of the oldest due row, deliveries by state, teams per level."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        by_state = GaugeMetricFamily(
+            "mlops_bot_deliveries", "Outbox rows by state", labels=["state"]
+        )
+        depth = GaugeMetricFamily("mlops_bot_outbox_due", "Outbox rows due to be sent now")
+        oldest = GaugeMetricFamily(
+            "mlops_bot_outbox_oldest_due_seconds", "Age of the oldest row due to be sent"
+        )
+        levels = GaugeMetricFamily("mlops_bot_teams", "Teams by level", labels=["level"])
+        tick = GaugeMetricFamily(
+            "mlops_bot_worker_last_tick_age_seconds", "Seconds since the worker last ticked"
+        )
+        try:
+            with self.engine.connect() as connection:
+                counts = dict(
+                    connection.execute(
+                        select(Delivery.state, func.count()).group_by(Delivery.state)
+                    ).all()
+                )
+                for state in DeliveryState:
+                    by_state.add_metric([state.value], counts.get(state, 0))
+                now = time.time()
+                due_filter = (
+                    Delivery.state == DeliveryState.PENDING,
+                    Delivery.available_at <= utcnow(),
+                )
+                due_count, due_oldest = connection.execute(
+                    select(func.count(), func.min(Delivery.created_at)).where(*due_filter)
+                ).one()
+                depth.add_metric([], due_count)
+                oldest.add_metric([], _age(due_oldest, now))
+                for level, count in connection.execute(
+                    select(Team.level, func.count()).group_by(Team.level)
+                ):
+                    levels.add_metric(["none" if level is None else f"L{level}"], count)
+                last_tick = connection.execute(select(func.max(WorkerHeartbeat.ticked_at))).scalar()
+                if last_tick is not None:
+                    tick.add_metric([], _age(last_tick, now))
+        except Exception:  # a scrape must answer even while the database is down
+            log.warning("metrics: database unavailable", exc_info=True)
+            return
+        yield from (by_state, depth, oldest, levels, tick)
+
+
+def _age(moment: datetime | str | None, now: float) -> float:
+    """Seconds since `moment`; aggregates come back untyped (SQLite: text), so parse them."""
+    if moment is None:
+        return 0.0
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, now - moment.timestamp())
+
+
+class Metrics:
+    """The process's registry: request counters and latency, plus the database figures."""
+
+    def __init__(self, engine: Engine):
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "mlops_bot_requests",
+            "Slack requests by kind and HTTP status",
+            ["kind", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "mlops_bot_request_seconds",
+            "Time to answer Slack (the acknowledgement), by kind",
+            ["kind"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.registry.register(_DatabaseCollector(engine))
+
+    def observe(self, body: dict[str, Any], status: int, seconds: float) -> None:
+        """Count and time one request, and write its log line."""
+        kind, action = describe(body)
+        self.requests.labels(kind, str(status)).inc()
+        self.latency.labels(kind).observe(seconds)
+        log.info(
+            "%s %s -> %s in %.1f ms",
+            kind,
+            action,
+            status,
+            seconds * 1000,
+            extra={
+                "workspace": workspace_of(body),
+                "kind": kind,
+                "action": action,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 1),
+            },
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+def record_tick(engine: Engine, name: str) -> None:
+    """Note that worker `name` finished a tick (an upsert, portable to both databases)."""
+    with engine.begin() as connection:
+        updated = connection.execute(
+            update(WorkerHeartbeat).where(WorkerHeartbeat.name == name).values(ticked_at=utcnow())
+        ).rowcount
+        if not updated:
+            connection.execute(insert(WorkerHeartbeat).values(name=name, ticked_at=utcnow()))
+
+
+def worker_tick_age(engine: Engine) -> float | None:
+    """Seconds since any worker last ticked; None when no worker has ever ticked."""
+    with engine.connect() as connection:
+        last = connection.execute(select(func.max(WorkerHeartbeat.ticked_at))).scalar()
+    return None if last is None else round(_age(last, time.time()), 1)

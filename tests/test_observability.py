@@ -1,0 +1,90 @@
+"""What an operator sees: request log lines, /metrics, and /healthz with the worker's age."""
+
+import logging
+
+from bot.observability import JsonFormatter, record_tick
+from bot.outbox import enqueue
+from bot.services import workspaces
+from tests.conftest import BOT_TOKEN
+from tests.driver import Person
+
+
+def metric(text: str, name: str) -> float:
+    """The value of one sample, e.g. `name{label="x"}`, in Prometheus' text format."""
+    for line in text.splitlines():
+        key, _, value = line.rpartition(" ")
+        if key == name:
+            return float(value)
+    raise AssertionError(f"{name} not in metrics:\n{text}")
+
+
+def test_metrics_count_requests_outbox_and_levels(bot):
+    person = Person(bot)
+    person.command("help")
+    person.command("assess Fraud ML")
+    with bot.session() as session:
+        workspaces.ensure(session, "T0TEST")
+        enqueue(session, workspace_id="T0TEST", key="k1", kind="test", channel_id="C1")
+        session.commit()
+    response = bot.client.get("/metrics")
+    assert response.status == 200
+    text = response.body
+    assert metric(text, 'mlops_bot_requests_total{kind="command",status="200"}') == 2
+    assert metric(text, 'mlops_bot_request_seconds_count{kind="command"}') == 2
+    assert metric(text, 'mlops_bot_deliveries{state="pending"}') == 1
+    assert metric(text, "mlops_bot_outbox_due") == 1
+    assert metric(text, 'mlops_bot_teams{level="none"}') == 1
+    assert "mlops_bot_outbox_oldest_due_seconds" in text
+
+
+def test_healthz_reports_the_worker_tick_age(bot):
+    assert bot.client.get("/healthz").json()["worker_last_tick_age_seconds"] is None
+    record_tick(bot.runtime.engine, "worker-1")
+    record_tick(bot.runtime.engine, "worker-1")
+    age = bot.client.get("/healthz").json()["worker_last_tick_age_seconds"]
+    assert 0 <= age < 5
+    assert "mlops_bot_worker_last_tick_age_seconds" in bot.client.get("/metrics").body
+
+
+def test_one_log_line_per_request_with_fields_and_never_a_token(bot, caplog):
+    caplog.set_level(logging.DEBUG)
+    person = Person(bot)
+    message = person.command("assess Fraud ML")
+    person.answer(message, "Yes")
+    lines = [r for r in caplog.records if r.name == "mlops_bot.requests"]
+    assert [(r.kind, r.action) for r in lines] == [
+        ("command", "assess"),
+        ("block_actions", "answer_yes"),
+    ]
+    for record in lines:
+        assert record.workspace == "T0TEST" and record.status == 200 and record.duration_ms >= 0
+    formatted = JsonFormatter().format(lines[0])
+    assert '"kind": "command"' in formatted and '"duration_ms"' in formatted
+    for record in caplog.records:
+        assert BOT_TOKEN not in record.getMessage()
+        assert BOT_TOKEN not in str(record.args)
+
+
+def test_database_down_gives_503_and_a_friendly_reply(slack):
+    from bot.app import Runtime, create_app
+    from bot.web import Server, WebApp
+    from tests.conftest import make_settings
+    from tests.signed_client import SlackClient
+
+    # nothing listens on port 1: every connection attempt is refused at once
+    settings = make_settings(slack, "postgresql+psycopg://postgres@127.0.0.1:1/test")
+    runtime = Runtime.from_settings(settings)
+    server = Server(WebApp(create_app(settings, runtime), runtime), host="127.0.0.1", port=0)
+    server.start()
+    try:
+        client = SlackClient(server.url, settings.slack_signing_secret, fake_slack=slack)
+        health = client.get("/healthz")
+        assert health.status == 503 and health.json()["database"] is False
+        assert client.command("assess Fraud ML").status == 200
+        (reply,) = slack.wait_for("response_url")
+        assert "can't reach my database" in reply.args["text"]
+        assert "Traceback" not in reply.args["text"]
+        assert client.get("/metrics").status == 200  # a scrape still answers
+    finally:
+        server.stop()
+        runtime.engine.dispose()

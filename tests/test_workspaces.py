@@ -1,0 +1,215 @@
+"""Many workspaces: OAuth install into our own tables, uninstall and token revocation stop
+everything at once, and purge removes a workspace's data (and only that workspace's)."""
+
+import re
+import subprocess
+import sys
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import Runtime, create_app
+from bot.models import Delivery, DeliveryState, Installation, Team, Workspace
+from bot.outbox import enqueue
+from bot.services import workspaces
+from bot.web import Server, WebApp
+from tests.conftest import make_settings
+from tests.driver import Person, eventually, run_assessment, text_of
+from tests.signed_client import SlackClient
+from tests.slack_web_api import FakeSlack
+
+CLIENT_ID, CLIENT_SECRET = "111.222", "client-secret"
+NEW_TOKEN = "xoxb-installed-in-t2"
+
+
+class OAuthSlack(FakeSlack):
+    """The stand-in plus oauth.v2.access, which Slack authenticates with the client secret."""
+
+    def _answer_api(self, method, args, token, parse_error):
+        if method != "oauth.v2.access":
+            return super()._answer_api(method, args, token, parse_error)
+        self.oauth_calls.append(args)
+        if args.get("code") != "good-code":
+            return 200, {"ok": False, "error": "invalid_code"}, {}
+        return (
+            200,
+            {
+                "ok": True,
+                "access_token": NEW_TOKEN,
+                "token_type": "bot",
+                "scope": "commands,chat:write",
+                "bot_user_id": "UBOT2",
+                "app_id": "A0TEST",
+                "team": {"id": "T2", "name": "Second Org"},
+                "enterprise": None,
+                "is_enterprise_install": False,
+                "authed_user": {"id": "U9"},
+            },
+            {},
+        )
+
+
+@pytest.fixture
+def oauth_bot(engine, database_url):
+    with OAuthSlack() as slack:
+        slack.oauth_calls = []
+        slack.add_token(NEW_TOKEN, team_id="T2", team="Second Org", user_id="UBOT2", bot_id="B2")
+        settings = make_settings(
+            slack,
+            database_url,
+            slack_bot_token="",
+            slack_client_id=CLIENT_ID,
+            slack_client_secret=CLIENT_SECRET,
+        )
+        runtime = Runtime.from_settings(settings, engine=engine)
+        server = Server(WebApp(create_app(settings, runtime), runtime), "127.0.0.1", 0).start()
+        client = SlackClient(server.url, settings.slack_signing_secret, fake_slack=slack)
+        try:
+            yield client, slack, runtime
+        finally:
+            server.stop()
+
+
+def install(client) -> tuple[int, str]:
+    page = client.get("/slack/install")
+    assert page.status == 200
+    link = re.search(r'href="(https://slack.com/oauth/v2/authorize[^"]+)"', page.body).group(1)
+    query = parse_qs(urlsplit(link.replace("&amp;", "&")).query)
+    assert query["client_id"] == [CLIENT_ID]
+    assert "commands" in query["scope"][0] and "chat:write" in query["scope"][0]
+    state = query["state"][0]
+    cookie = page.headers["set-cookie"].split(";")[0]
+    done = client.get(f"/slack/oauth_redirect?code=good-code&state={state}", {"Cookie": cookie})
+    return done.status, done.body
+
+
+def test_install_stores_the_workspace_and_serves_it(oauth_bot):
+    client, slack, runtime = oauth_bot
+    status, _ = install(client)
+    assert status == 200
+    (call,) = slack.oauth_calls
+    assert call["code"] == "good-code"
+    with runtime.session_factory() as session:
+        row = session.get(Installation, "T2")
+        assert row.bot_token == NEW_TOKEN and row.installer_user_id == "U9"
+    # a command from the new workspace is answered with that workspace's own token
+    response = client.command("assess Search", team_id="T2", user_id="U9")
+    assert response.status == 200
+    (reply,) = slack.wait_for("response_url")
+    assert "question 1 of 9" in text_of(reply.args)
+    with runtime.session_factory() as session:
+        assert session.scalar(select(Team.workspace_id)) == "T2"
+
+
+def test_install_with_a_forged_state_stores_nothing(oauth_bot):
+    client, slack, runtime = oauth_bot
+    done = client.get(
+        "/slack/oauth_redirect?code=good-code&state=forged",
+        {"Cookie": "slack-app-oauth-state=forged"},
+    )
+    assert done.status >= 400
+    assert slack.oauth_calls == []
+    with runtime.session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Installation)) == 0
+
+
+def test_a_workspace_that_never_installed_is_told_to_install(oauth_bot):
+    client, slack, runtime = oauth_bot
+    assert client.command("assess X", team_id="T404").status == 200
+    (reply,) = slack.wait_for("response_url")
+    assert "reinstall this app" in reply.args["text"]
+    with runtime.session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Team)) == 0
+
+
+def test_uninstall_cancels_deliveries_and_forgets_the_token(oauth_bot):
+    client, slack, runtime = oauth_bot
+    install(client)
+    with runtime.session_factory() as session:
+        workspaces.ensure(session, "T2")
+        enqueue(session, workspace_id="T2", key="digest:T2:x", kind="digest", channel_id="C1")
+        session.commit()
+    response = client.event({"type": "app_uninstalled"}, team_id="T2")
+    assert response.status == 200
+
+    def cancelled():
+        with runtime.session_factory() as session:
+            return session.scalar(select(Delivery.state)) == DeliveryState.CANCELLED
+
+    assert eventually(cancelled)
+    with runtime.session_factory() as session:
+        assert session.get(Installation, "T2") is None
+        assert session.get(Workspace, "T2").uninstalled_at is not None
+        assert session.scalar(select(Delivery.state)) == DeliveryState.CANCELLED
+
+
+def test_bot_token_revoked_stops_the_workspace(bot):
+    with bot.session() as session:
+        workspaces.ensure(session, "T0TEST")
+        enqueue(session, workspace_id="T0TEST", key="k", kind="nudge", channel_id="U1")
+        session.commit()
+
+    def state():
+        with bot.session() as session:
+            return session.scalar(select(Delivery.state))
+
+    bot.client.event({"type": "tokens_revoked", "tokens": {"oauth": ["U1"]}})
+    bot.client.event({"type": "tokens_revoked", "tokens": {"bot": ["UBOT"]}})
+    assert eventually(lambda: state() == DeliveryState.CANCELLED)
+    with bot.session() as session:
+        assert session.get(Workspace, "T0TEST").uninstalled_at is not None
+
+
+def seed_two_workspaces(bot):
+    run_assessment(Person(bot), "Shared Name", {"data_versioning": "yes"})
+    bot.client.team_id = "T2"
+    run_assessment(Person(bot, user_id="U2"), "Shared Name", {})
+    bot.client.team_id = "T0TEST"
+
+
+def test_purge_deletes_one_workspace_and_nothing_else(bot):
+    seed_two_workspaces(bot)
+    with bot.session() as session:
+        deleted = workspaces.purge(session, "T2")
+        session.commit()
+        assert deleted["teams"] == 1 and deleted["answers"] == 9 and deleted["workspaces"] == 1
+        assert session.scalars(select(Team.workspace_id)).all() == ["T0TEST"]
+    assert "Shared Name · L0" in text_of(Person(bot).command("status Shared Name"))
+
+
+def test_retention_purges_uninstalled_workspaces_after_the_limit(bot):
+    from datetime import timedelta
+
+    from bot.models import utcnow
+
+    seed_two_workspaces(bot)
+    with bot.session() as session:
+        workspaces.mark_uninstalled(session, "T2")
+        session.commit()
+        assert workspaces.purge_expired(session, 30, now=utcnow() + timedelta(days=29)) == []
+        assert workspaces.purge_expired(session, 30, now=utcnow() + timedelta(days=31)) == ["T2"]
+        session.commit()
+        assert session.scalars(select(Workspace.id)).all() == ["T0TEST"]
+
+
+def test_purge_command(bot, database_url, tmp_path):
+    seed_two_workspaces(bot)
+    env = {"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"}
+    run = [sys.executable, "-m", "bot.cli", "workspace", "purge"]
+    result = subprocess.run([*run, "T2"], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "purged workspace T2" in result.stdout and "answers 9" in result.stdout
+    again = subprocess.run([*run, "T2"], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert again.returncode == 1 and "no data for workspace T2" in again.stderr
+
+
+def test_oauth_needs_both_client_settings():
+    from bot.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match="SLACK_CLIENT_SECRET"):
+        load_settings({"SLACK_CLIENT_ID": "1", "SLACK_SIGNING_SECRET": "s"})
+    settings = load_settings(
+        {"SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2", "SLACK_SIGNING_SECRET": "s"}
+    )
+    assert settings.oauth and settings.slack_bot_token == ""
