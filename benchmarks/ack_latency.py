@@ -5,7 +5,7 @@ Both run the same way (waitress on loopback, signature checks on, the Web API st
 Slack); clients post correctly signed slash commands and button clicks and time the HTTP
 answer, which is what Slack's 3-second rule measures. Run:
 
-    .venv/bin/python benchmarks/ack_latency.py [--requests 400]
+    .venv/bin/python benchmarks/ack_latency.py [--requests 400] [--think-ms 0]
 
 It prints p50/p99 per scenario at 1 and 20 concurrent clients, the ratio to the bare app,
 and the SQL statements one click runs with 1 team and with 500 teams.
@@ -60,16 +60,24 @@ def bare_app(settings: Settings) -> App:
     return app
 
 
-def run(client_factory, requests: int, concurrency: int, make_request) -> list[float]:
+def run(
+    client_factory, requests: int, concurrency: int, make_request, think: float = 0.0
+) -> list[float]:
+    """Each client sends its share of `requests`, pausing `think` seconds after each answer
+    (0: a closed loop that keeps the server saturated)."""
     latencies: list[float] = []
 
     def worker(index: int) -> None:
         client = client_factory()
+        if think:  # spread the clients out, as people are
+            time.sleep(think * index / concurrency)
         for number in range(index, requests, concurrency):
             started = time.perf_counter()
             response = make_request(client, number)
             latencies.append(time.perf_counter() - started)
             assert response.status == 200, (response.status, response.body)
+            if think:
+                time.sleep(think)
 
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(worker, range(concurrency)))
@@ -134,6 +142,12 @@ def wait_healthy(url: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=400, help="requests per scenario")
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=0,
+        help="pause of each client after each answer (0: saturate the server)",
+    )
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-slack", help=argparse.SUPPRESS)
     parser.add_argument("--api-url", help=argparse.SUPPRESS)
@@ -241,7 +255,7 @@ def main() -> None:
                     run(factory, 20, concurrency, make_request)  # warm up
                     time.sleep(0.5)
                     results[(kind, name, concurrency)] = run(
-                        factory, count, concurrency, make_request
+                        factory, count, concurrency, make_request, args.think_ms / 1000
                     )
                     time.sleep(1)  # let the bot finish its post-ack work
 

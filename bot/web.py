@@ -20,6 +20,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.request.internals import build_context
 from slack_sdk.signature import SignatureVerifier
+from sqlalchemy.exc import SQLAlchemyError
 from waitress import wasyncore
 from waitress.server import create_server
 
@@ -112,7 +113,10 @@ class WebApp:
         ok = database_ok(self.runtime.engine)
         report = {"status": "ok" if ok else "unavailable", "database": ok}
         if ok:
-            report["worker_last_tick_age_seconds"] = worker_tick_age(self.runtime.engine)
+            try:
+                report["worker_last_tick_age_seconds"] = worker_tick_age(self.runtime.engine)
+            except SQLAlchemyError:  # e.g. not migrated yet: the database still answers
+                report["worker_last_tick_age_seconds"] = None
         body = json.dumps(report).encode()
         status = "200 OK" if ok else "503 Service Unavailable"
         start_response(
