@@ -43,12 +43,13 @@ from bot.models import (  # noqa: E402
     Delivery,
     DeliveryState,
     DigestSubscription,
+    LevelChange,
     SlackUser,
     Team,
     TeamOwner,
     Workspace,
 )
-from bot.outbox import Pacer  # noqa: E402
+from bot.outbox import Pacer, enqueue_many  # noqa: E402
 from bot.sandbox.slack_api import FakeSlack, _Pace  # noqa: E402
 from bot.worker import CHANNEL_BURST, CHANNEL_RATE, enqueue_due, make_sender  # noqa: E402
 
@@ -71,8 +72,12 @@ class LimitedSlack(FakeSlack):
         return super()._answer_api(method, args, token, parse_error)
 
 
-def seed(runtime: Runtime) -> int:
-    """The org, as it stands on a Monday morning; returns how many messages are due."""
+def seed(runtime: Runtime, announce: bool = False) -> int:
+    """The org, as it stands on a Monday morning; returns how many messages are due.
+
+    With `announce`, every team has also just moved up a level, so each home channel has
+    five announcements waiting besides its digest: the per-channel limit then binds.
+    """
     with runtime.session_factory.begin() as session:
         for table in reversed(Base.metadata.sorted_tables):
             session.execute(delete(table))
@@ -136,12 +141,33 @@ def seed(runtime: Runtime) -> int:
             )
             for c in range(CHANNELS)
         )
+    if announce:
+        with runtime.session_factory.begin() as session:
+            changes = [
+                LevelChange(workspace_id=WS, team_id=t.id, from_level=0, to_level=1, changed_by="U")
+                for t in teams
+            ]
+            session.add_all(changes)
+            session.flush()
+            enqueue_many(
+                session,
+                WS,
+                [
+                    {
+                        "key": f"level:{c.id}:{t.home_channel_id}",
+                        "kind": "level_change",
+                        "channel_id": t.home_channel_id,
+                        "payload": {"level_change_id": c.id, "team_id": t.id},
+                    }
+                    for c, t in zip(changes, teams, strict=True)
+                ],
+            )
     if runtime.engine.dialect.name == "postgresql":
         # Fresh tables have no planner statistics until autovacuum's ANALYZE a minute later;
         # a real workspace's tables have them, so take them now rather than time a bad plan.
         with runtime.engine.begin() as connection:
             connection.execute(text("ANALYZE"))
-    return CHANNELS + OWNERS
+    return CHANNELS + OWNERS + (TEAMS if announce else 0)
 
 
 def drain_until_empty(url: str, api_url: str, rate: float, burst: int, threads: int) -> None:
@@ -173,7 +199,13 @@ def drain_until_empty(url: str, api_url: str, rate: float, burst: int, threads: 
 
 
 def run(
-    runtime: Runtime, slack: LimitedSlack, url: str, rate: float, burst: int, threads: int
+    runtime: Runtime,
+    slack: LimitedSlack,
+    url: str,
+    rate: float,
+    burst: int,
+    threads: int,
+    expected: int,
 ) -> dict:
     slack.reset()
     started = time.monotonic()
@@ -199,9 +231,9 @@ def run(
     calls = slack.calls_to("chat.postMessage")
     ok = [c for c in calls if not c.failed]
     keys = Counter(c.args["metadata"]["event_payload"]["key"] for c in ok)
-    due = sum(counts.values())
+    due = expected
     return {
-        "due": due,
+        "due": sum(counts.values()),
         "enqueue_s": enqueued - started,
         # From the first request Slack saw to the last message it accepted.
         "deliver_s": (max(c.time for c in ok) - min(c.time for c in calls)) if ok else 0.0,
@@ -218,6 +250,9 @@ def main() -> int:
     parser.add_argument("--workspace-rate", type=float, default=100.0)
     parser.add_argument("--workspace-burst", type=int, default=100)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument(
+        "--announce", action="store_true", help="also 1,000 level-change announcements"
+    )
     parser.add_argument("--drain", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.drain:
@@ -241,11 +276,16 @@ def main() -> int:
         )
 
         # 1. Slack's limits on: per channel 1/s (burst 3), workspace-wide W/s (burst B).
-        expected = seed(runtime)
+        expected = seed(runtime, announce=args.announce)
         slack.pace(per_channel_per_second=CHANNEL_RATE, burst=CHANNEL_BURST)
         slack.workspace = _Pace(args.workspace_rate, args.workspace_burst, frozenset())
-        limited = run(runtime, slack, url, args.workspace_rate, args.workspace_burst, args.threads)
-        per_channel_min = 0.0  # one digest per channel, one nudge per DM: never binding
+        limited = run(
+            runtime, slack, url, args.workspace_rate, args.workspace_burst, args.threads, expected
+        )
+        # Per channel: its messages beyond the burst, one a second. Without --announce a
+        # channel gets one digest and a DM one nudge, so this never binds.
+        per_channel = (TEAMS // CHANNELS if args.announce else 0) + 1
+        per_channel_min = max(0, per_channel - CHANNEL_BURST) / CHANNEL_RATE
         workspace_min = max(0, expected - args.workspace_burst) / args.workspace_rate
         minimum = max(per_channel_min, workspace_min)
         print(
@@ -257,10 +297,10 @@ def main() -> int:
         )
 
         # 2. Every limit off: the sender's own speed.
-        seed(runtime)
+        seed(runtime, announce=args.announce)
         slack.pace(None)
         slack.workspace = None
-        raw = run(runtime, slack, url, 0, 1, args.threads)
+        raw = run(runtime, slack, url, 0, 1, args.threads, expected)
         print(
             f"limits off: {raw['sent']}/{expected} delivered in {raw['deliver_s']:.2f} s = "
             f"{raw['sent'] / raw['deliver_s']:.0f} messages/s; enqueue {raw['enqueue_s']:.2f} s; "

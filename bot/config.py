@@ -29,6 +29,10 @@ DEFAULT_SCOPES = (
     "channels:join",
     "groups:read",
     "files:write",
+    # the outbox reads a channel before re-sending after a crash, so nothing goes twice
+    "channels:history",
+    "groups:history",
+    "im:history",
 )
 
 _WHERE = {

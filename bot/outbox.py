@@ -25,6 +25,8 @@ change and its announcement commit together or not at all.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import os
 import queue
@@ -53,6 +55,7 @@ log = logging.getLogger(__name__)
 
 METADATA_EVENT = "mlops_bot_delivery"
 TOKEN_SECONDS = 60.0  # how long a workspace's bot token is reused before looking again
+CLAIM_IDLE = 0.5  # after a claim came back short, how long before asking the table again
 FLUSH_SECONDS = 0.2  # how long sends may wait to be recorded in one batched transaction
 HISTORY_PAGES = 3  # of 200 messages: how far back the check after a crash looks
 
@@ -537,6 +540,8 @@ class Sender:
     def drain(self, stop: threading.Event | None = None, linger: float = 0.0) -> DrainResult:
         """Send everything available now, and whatever becomes available while we work.
 
+        Rows wait for their booked send time in a heap here, not in a pool thread, so a
+        channel waiting for its pace never holds up another channel that could go now.
         Returns when nothing is claimable and nothing is in flight, unless a waiting row is
         due within `linger` seconds: the worker's loop lingers for rows the pace deferred a
         moment ago, rather than sleeping its interval and starting cold. Rows waiting longer
@@ -544,46 +549,49 @@ class Sender:
         """
         result = DrainResult()
         inflight: set[Future] = set()
-        last_slot = 0.0
+        ready: list[tuple[float, int, Claimed, Rendered]] = []  # (slot, seq, row, message)
+        seq = itertools.count()
+        cap = max(2 * self.batch, 4 * self.threads)
+        exhausted, rechecked, last_claim = False, False, 0.0
         while stop is None or not stop.is_set():
-            # Keep the pool fed, but claim no more than the pace lets us send soon and the
-            # threads can take: every claim is a write, and writes queue on SQLite.
-            if not inflight or (
-                len(inflight) < self.threads * 2 and time.monotonic() + 1.0 >= last_slot
-            ):
+            held = len(ready) + len(inflight)
+            if held < cap and (not exhausted or time.monotonic() - last_claim >= CLAIM_IDLE):
+                limit = min(self.batch, cap - held)
                 rows = claim(
-                    self.session_factory,
-                    self.owner,
-                    limit=self.batch,
-                    lease_seconds=self.lease_seconds,
+                    self.session_factory, self.owner, limit=limit, lease_seconds=self.lease_seconds
                 )
-            else:
-                rows = []
-            if rows:
-                scheduled = self._schedule(rows, result)
-                messages = self._render([row for _, row in scheduled], result)
-                for slot, row in scheduled:
-                    if row.id not in messages:
-                        continue  # settled while rendering (nothing to say, or a bug)
-                    inflight.add(
-                        self._pool.submit(self._deliver, row, messages[row.id], slot, result)
-                    )
-                    last_slot = max(last_slot, slot)
-                self._flush(result)
-                continue
+                last_claim, exhausted = time.monotonic(), len(rows) < limit
+                if rows:
+                    rechecked = False
+                    scheduled = self._schedule(rows, result)
+                    messages = self._render([row for _, row in scheduled], result)
+                    for slot, row in scheduled:
+                        if row.id in messages:  # else settled already (nothing to say, a bug)
+                            heapq.heappush(ready, (slot, next(seq), row, messages[row.id]))
+            now = time.monotonic()
+            while ready and ready[0][0] <= now:
+                _slot, _, row, message = heapq.heappop(ready)
+                inflight.add(self._pool.submit(self._deliver, row, message, result))
             self._flush(result)
-            if not inflight:
-                pause = self._next_due_in() if linger > 0 else None
-                if pause is None or pause > linger:
+            if not ready and not inflight:
+                if not exhausted:
+                    continue  # the last claim was full: there may be more right away
+                pause = self._next_due_in()
+                if pause is not None and pause <= 0 and not rechecked:
+                    rechecked, exhausted = True, False  # sending queued more (an admin alert)
+                    continue
+                if pause is None or pause > linger or (rechecked and linger <= 0):
                     break
-                if stop is not None:
-                    stop.wait(max(0.01, pause))
-                else:
-                    time.sleep(max(0.01, pause))
+                (stop.wait if stop is not None else time.sleep)(max(0.01, pause))
+                rechecked, exhausted = False, False
                 continue
-            done, inflight = wait(inflight, timeout=0.5, return_when=FIRST_COMPLETED)
-            for future in done:
-                future.result()
+            timeout = min(CLAIM_IDLE, max(0.0, ready[0][0] - now) if ready else CLAIM_IDLE)
+            if inflight:
+                done, inflight = wait(inflight, timeout=timeout, return_when=FIRST_COMPLETED)
+                for future in done:
+                    future.result()
+            elif timeout > 0:
+                (stop.wait if stop is not None else time.sleep)(timeout)
         if inflight:
             wait(inflight)
         self._flush(result, force=True)
@@ -667,11 +675,8 @@ class Sender:
                     messages[row.id] = message
         return messages
 
-    def _deliver(self, row: Claimed, message: Rendered, slot: float, result: DrainResult):
+    def _deliver(self, row: Claimed, message: Rendered, result: DrainResult) -> None:
         try:
-            delay = slot - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)  # our own pace, booked in advance; never a 429's wait
             self._deliver_now(row, message, result)
         except Exception as error:  # a bug must not kill the drain; the row retries later
             log.exception("delivering %s failed unexpectedly", row.key)

@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from bot.config import Settings
 from bot.errors import Forbidden, UserError
 from bot.mrkdwn import escape
-from bot.services import overview
+from bot.services import overview, people
 from bot.services import teams as team_service
 from handlers.base import Req, deliver, listener, parse_value
 from handlers.commands import subcommand
@@ -22,15 +22,8 @@ log = logging.getLogger(__name__)
 
 
 def is_admin(req: Req) -> bool:
-    """Workspace admins and owners (from users.info) and the configured bot admins."""
-    if req.user_id in req.settings.admin_user_ids:
-        return True
-    try:
-        user = req.client.users_info(user=req.user_id)["user"]
-    except SlackApiError as error:
-        log.info("users.info failed for %s: %s", req.user_id, error.response.get("error"))
-        return False
-    return bool(user.get("is_admin") or user.get("is_owner"))
+    """Workspace admins and owners (users.info, cached) and the configured bot admins."""
+    return people.is_admin(req.session, req.client, req.settings, req.team_id, req.user_id)
 
 
 def check_may_edit(req: Req, team) -> None:
@@ -41,7 +34,7 @@ def check_may_edit(req: Req, team) -> None:
     raise Forbidden(f"Only the team's owners ({names}) and workspace admins can edit this team.")
 
 
-@subcommand("team", writes=False)
+@subcommand("team")  # the admin check may refresh the users.info cache
 def team(req: Req, text: str) -> None:
     existing = None
     name = ""

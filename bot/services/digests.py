@@ -288,7 +288,8 @@ def _digest_context(
     up = [
         (team, first, to)
         for first, to, team in latest.values()
-        if first is None or to > (first or 0)
+        # a first assessment at L0 is not a move up: nothing moved
+        if (first is None and to > 0) or (first is not None and to > first)
     ]
     down = [
         (team, first, to) for first, to, team in latest.values() if first is not None and to < first

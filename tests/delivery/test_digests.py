@@ -120,6 +120,8 @@ def test_digest_content_and_movers_since_the_last_one(bot, org, run_tick):
     org.team("Vision", yes=1, assessed_days_ago=200)
     org.subscribe("CDIGEST", weekday=0, at="09:00", tz="Europe/Berlin")
     org.level_change(l1, 0, 1)
+    newcomer = org.team("Newcomer", yes=0)
+    org.level_change(newcomer, None, 0)  # a first assessment at L0: not a move up
     counts = run_tick(datetime(2026, 11, 30, 8, 5, tzinfo=UTC))  # Monday 09:05 Berlin
     assert counts["digest"] == 1
     digest = [c for c in posts(bot.slack, "CDIGEST") if key_of(c).startswith("digest:")]
@@ -127,8 +129,9 @@ def test_digest_content_and_movers_since_the_last_one(bot, org, run_tick):
     message = digest[0].args
     assert_valid_message(message)
     body = str(message["blocks"])
-    assert "*3 teams*" in body
+    assert "*4 teams*" in body
     assert "Fraud ML* L0 → L1" in body
+    assert "Newcomer" not in body.split("Moved up")[-1].split("not reassessed")[0]
     assert "Vision" in body and "not reassessed in 90 days" in body
     assert "Most common next step" in body
     assert key_of(digest[0]) == "digest:T0TEST:CDIGEST:2026-W49"
