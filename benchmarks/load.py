@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select, text
 
+from benchmarks.ack_latency import RemoteSlack, free_port
 from bot.db import make_engine
 from bot.domain import DEFAULT_CHECKLIST
 from bot.migrate import upgrade
@@ -48,12 +48,6 @@ from tests.signed_client import SlackClient
 
 SECRET = "load-secret"
 CAPABILITIES = list(DEFAULT_CHECKLIST.ids)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def serve_slack(port_file: str, chaos: bool) -> None:
@@ -73,17 +67,6 @@ def serve_slack(port_file: str, chaos: bool) -> None:
                     slack.server_error(method, status=500, times=5)
                 else:
                     slack.rate_limit(method, retry_after=1, times=5)
-
-
-class RemoteSlack:
-    def __init__(self, response_url: str):
-        self.url = response_url
-
-    def response_url(self, *args, **kwargs) -> str:
-        return self.url
-
-    def new_trigger_id(self) -> str:
-        return f"{time.time():.6f}.load"
 
 
 def fresh_postgres(base: str) -> str:

@@ -79,21 +79,12 @@ class DatabaseInstallationStore(InstallationStore):
             )
 
     def find_bot(self, *, enterprise_id, team_id, is_enterprise_install=False) -> Bot | None:
-        row = self._row(enterprise_id, team_id, is_enterprise_install)
-        if row is None or not row.bot_token:
-            return None
-        return Bot(
-            app_id=row.app_id,
-            enterprise_id=row.enterprise_id,
-            team_id=row.team_id,
-            team_name=row.team_name,
-            bot_token=row.bot_token,
-            bot_id=row.bot_id,
-            bot_user_id=row.bot_user_id,
-            bot_scopes=(row.bot_scopes or "").split(","),
-            is_enterprise_install=row.is_enterprise_install,
-            installed_at=row.installed_at.timestamp(),
+        installation = self.find_installation(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            is_enterprise_install=is_enterprise_install,
         )
+        return installation.to_bot() if installation and installation.bot_token else None
 
     def find_installation(
         self, *, enterprise_id, team_id, user_id=None, is_enterprise_install=False

@@ -208,8 +208,9 @@ def answer(
         note = note.strip() or None
         if note and len(note) > NOTE_MAX:
             raise UserError(f"Notes can be at most {NOTE_MAX} characters.")
-    assessment = _lock(session, workspace_id, assessment_id)
-    outcome = _check_current(session, assessment, capability_id, checklist)
+    assessment, outcome = _lock_current(
+        session, workspace_id, assessment_id, capability_id, checklist
+    )
     if outcome is not None:
         return outcome
     session.add(
@@ -238,8 +239,9 @@ def back(
     checklist: Checklist = DEFAULT_CHECKLIST,
 ) -> Outcome:
     """Step back one question; answers stay, and answering again appends a newer one."""
-    assessment = _lock(session, workspace_id, assessment_id)
-    outcome = _check_current(session, assessment, capability_id, checklist)
+    assessment, outcome = _lock_current(
+        session, workspace_id, assessment_id, capability_id, checklist
+    )
     if outcome is not None:
         return outcome
     assessment.position = max(0, assessment.position - 1)
@@ -255,8 +257,9 @@ def keep_rest(
     checklist: Checklist = DEFAULT_CHECKLIST,
 ) -> Outcome:
     """Keep the previous answers for every question not yet answered in this run, and finish."""
-    assessment = _lock(session, workspace_id, assessment_id)
-    outcome = _check_current(session, assessment, capability_id, checklist)
+    assessment, outcome = _lock_current(
+        session, workspace_id, assessment_id, capability_id, checklist
+    )
     if outcome is not None:
         return outcome
     current = team_service.current_answers(session, workspace_id, [assessment.team_id])[
@@ -285,6 +288,18 @@ def keep_rest(
     assessment.position = len(scope)
     session.flush()
     return Outcome(finished=_finish(session, assessment, user_id, checklist))
+
+
+def _lock_current(
+    session: Session,
+    workspace_id: str,
+    assessment_id: int,
+    capability_id: str,
+    checklist: Checklist,
+) -> tuple[Assessment, Outcome | None]:
+    """Lock the assessment; the outcome is set when the click is not for the current question."""
+    assessment = _lock(session, workspace_id, assessment_id)
+    return assessment, _check_current(session, assessment, capability_id, checklist)
 
 
 def _check_current(
