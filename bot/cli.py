@@ -89,7 +89,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from bot.worker import run_forever
 
     settings = _settings(args)
-    run_forever(Runtime.from_settings(settings))
+    run_forever(Runtime.from_settings(settings), drain_only=args.drain_only)
     return 0
 
 
@@ -325,7 +325,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="the sandbox's own database (sqlite:///mlops-sandbox.db); never DATABASE_URL",
     )
     add("socket", cmd_socket, "Serve Slack's requests over Socket Mode (needs SLACK_APP_TOKEN).")
-    add("worker", cmd_worker, "Run the scheduler tick and drain the outbox (one per deployment).")
+    worker = add(
+        "worker", cmd_worker, "Run the scheduler tick and drain the outbox (one per deployment)."
+    )
+    worker.add_argument(
+        "--drain-only",
+        action="store_true",
+        help="only send the outbox (extra workers for capacity; run one without it to tick)",
+    )
     add("migrate", cmd_migrate, "Upgrade the database to the latest schema (alembic upgrade head).")
     jobs = add("jobs", lambda a: (jobs.print_help(), 2)[1], "Operator tools for the scheduler.")
     jobs_subs = jobs.add_subparsers(dest="jobs_command", metavar="JOBS_COMMAND")

@@ -13,6 +13,7 @@ announcements are written by the web process and must go out within seconds.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -26,7 +27,7 @@ from bot.app import Runtime, make_web_client
 from bot.models import Workspace, utcnow
 from bot.observability import record_tick
 from bot.outbox import DrainResult, Pacer, Sender
-from bot.services import digests, nudges, people
+from bot.services import digests, nudges, people, workspaces
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,12 @@ def enqueue_due(
     """
     now = now or utcnow()
     counts = {"digest": 0, "nudge": 0, "reminder": 0}
+    with runtime.session_factory.begin() as session:
+        # uninstalled workspaces keep their data for the retention period, then it goes
+        purged = workspaces.purge_expired(session, runtime.settings.retention_days, now)
+    if purged:
+        log.info("purged %s workspace(s) past retention: %s", len(purged), ", ".join(purged))
+        counts["purged"] = len(purged)
     with runtime.session_factory() as session:
         workspace_ids = list(
             session.scalars(select(Workspace.id).where(Workspace.uninstalled_at.is_(None)))
@@ -175,9 +182,23 @@ def _add_job(scheduler, runtime: Runtime, sender: Sender) -> None:
     )
 
 
-def run_forever(runtime: Runtime) -> None:
-    """`mlops-bot worker`: block, ticking every minute (in UTC), draining every second."""
+def run_forever(runtime: Runtime, *, drain_only: bool = False) -> None:
+    """`mlops-bot worker`: block, ticking every minute (in UTC), draining every second.
+
+    `drain_only` runs just the drain: extra workers that add sending capacity while exactly
+    one worker ticks (a second ticker would be harmless, but it is work for nothing).
+    """
     loop = DrainLoop(make_sender(runtime)).start()
+    if drain_only:
+        log.info("worker started: draining the outbox every %s s (no tick)", DRAIN_SECONDS)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            while not stop.wait(3600):
+                pass
+        finally:
+            loop.stop()
+        return
     scheduler = BlockingScheduler(timezone="UTC")
     _add_job(scheduler, runtime, loop.sender)
     log.info(

@@ -86,11 +86,16 @@ def deployment(slack, tmp_path):
             stdout=logs[0],
             stderr=subprocess.STDOUT,
         ),
+        # one worker ticks and drains, the other only drains
         *(
             subprocess.Popen(
-                [*command, "worker"], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT
+                [*command, "worker", *extra],
+                env=env,
+                cwd=tmp_path,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
-            for log in logs[1:]
+            for log, extra in zip(logs[1:], ([], ["--drain-only"]), strict=True)
         ),
     ]
     base = f"http://127.0.0.1:{port}"

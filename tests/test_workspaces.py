@@ -213,3 +213,20 @@ def test_oauth_needs_both_client_settings():
         {"SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2", "SLACK_SIGNING_SECRET": "s"}
     )
     assert settings.oauth and settings.slack_bot_token == ""
+
+
+def test_the_worker_tick_purges_after_the_retention(bot):
+    from datetime import timedelta
+
+    from bot.models import utcnow
+    from bot.worker import tick
+
+    seed_two_workspaces(bot)
+    with bot.session() as session:
+        workspaces.mark_uninstalled(session, "T2")
+        session.commit()
+    assert "purged" not in tick(bot.runtime, utcnow() + timedelta(days=1))
+    assert tick(bot.runtime, utcnow() + timedelta(days=31))["purged"] == 1
+    with bot.session() as session:
+        assert session.scalars(select(Workspace.id)).all() == ["T0TEST"]
+        assert session.scalar(select(func.count()).select_from(Team)) == 1
