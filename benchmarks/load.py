@@ -1,9 +1,9 @@
 # ruff: noqa: E402
 """Sustained load, and faults under load, against the bot as it is deployed.
 
-Topologies: `multi` is gunicorn with 2 web processes x 8 threads and 2 worker processes on
-PostgreSQL (TEST_DATABASE_URL or the local server); `single` is one web process and one
-worker on SQLite. The Web API stand-in runs in its own process, as Slack would.
+Topologies: `multi` is gunicorn with 2 web processes x 8 threads, a ticking worker and a
+drain-only worker on PostgreSQL (TEST_DATABASE_URL or the local server); `single` is one
+web process and one worker on SQLite. The Web API stand-in runs in its own process, as Slack would.
 
 Each client owns a team and behaves like a person: it types `/mlops assess`, then clicks
 an answer, waits until the answer is saved (as the person waits for the message to move
@@ -169,9 +169,12 @@ def start_processes(args, workdir: Path, env: dict, port: int) -> list[subproces
         web += ["--workers", "2", "--threads", "8"]
     out = (workdir / "processes.log").open("w")  # noqa: SIM115 - lives as long as they do
     processes = [subprocess.Popen(web, env=env, cwd=workdir, stdout=out, stderr=out)]
-    for _ in range(2 if args.topology == "multi" else 1):
+    workers = [[], ["--drain-only"]] if args.topology == "multi" else [[]]
+    for extra in workers:  # multi: one worker ticks, the other only sends
         processes.append(
-            subprocess.Popen([*command, "worker"], env=env, cwd=workdir, stdout=out, stderr=out)
+            subprocess.Popen(
+                [*command, "worker", *extra], env=env, cwd=workdir, stdout=out, stderr=out
+            )
         )
     return processes
 
