@@ -122,8 +122,9 @@ def error_message(error: Exception) -> str:
         )
     log.error("unhandled error (ref %s)", reference, exc_info=error)
     return (
-        ":warning: Something went wrong on our side and nothing was changed. "
-        f"Please try again; if it keeps happening, tell your admin reference `{reference}`."
+        # not "nothing was changed": the error may come after a click was saved
+        ":warning: Something went wrong on our side. Please try again; if it keeps "
+        f"happening, tell your admin reference `{reference}`."
     )
 
 

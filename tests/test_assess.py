@@ -278,3 +278,15 @@ def test_only_the_first_team_named_in_a_channel_makes_it_home(bot):
         homes = dict(session.execute(select(Team.name, Team.home_channel_id)).all())
     assert homes == {"First": "C1", "Second": None, "Third": None}
     assert "First" in text_of(person.command("assess"))
+
+
+def test_unexpected_error_gets_a_reference_and_keeps_the_answers(bot):
+    person = Person(bot)
+    message = person.answer(person.command("assess Fraud ML"), "Yes")
+    bot.slack.fail("views.open", error="invalid_blocks")
+    reply = person.click(message, "Add note")
+    assert "Something went wrong on our side" in reply["text"]
+    assert "reference `" in reply["text"] and "Traceback" not in reply["text"]
+    assert count(bot, AnswerRecord) == 1
+    again = person.command("assess Fraud ML")
+    assert "question 2 of 9" in text_of(again)
