@@ -9,6 +9,7 @@ so a template bug fails loudly in tests instead of sending broken blocks to Slac
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from enum import Enum
 from functools import cache
@@ -65,6 +66,24 @@ def slack_date(moment: datetime | None, fallback: str = "never") -> str:
     return f"<!date^{stamp}^{{date_short_pretty}}|{moment:%Y-%m-%d}>"
 
 
+_URL = re.compile(r"https?://(?:[^\s|<>&]|&amp;)+")
+
+
+def linkify(escaped: str) -> str:
+    """Make the http(s) URLs in already-escaped mrkdwn clickable: evidence links in notes.
+
+    Only URLs become `<...>` links (no `<`, `>`, `|` or spaces can be inside one), so a note
+    still cannot produce a mention or a `<!channel>`.
+    """
+
+    def link(match: re.Match) -> str:
+        url = match.group(0)
+        kept = url.rstrip(".,;:!?)'\"")
+        return f"<{kept}>{url[len(kept):]}"
+
+    return _URL.sub(link, escaped)
+
+
 def chunks(items: list, size: int) -> list[list]:
     """Split a list so each section stays far below the 3,000-character limit."""
     return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
@@ -92,6 +111,7 @@ def _environment() -> Environment:
     env.filters["answer_label"] = answer_label
     env.filters["slack_date"] = slack_date
     env.filters["chunks"] = chunks
+    env.filters["linkify"] = linkify
     env.filters["merge"] = lambda base, extra: {**base, **extra}
     env.globals["progress_bar"] = progress_bar
     env.globals["level_label"] = level_label

@@ -290,3 +290,31 @@ def test_unexpected_error_gets_a_reference_and_keeps_the_answers(bot):
     assert count(bot, AnswerRecord) == 1
     again = person.command("assess Fraud ML")
     assert "question 2 of 9" in text_of(again)
+
+
+def test_evidence_links_in_notes_are_clickable_and_mentions_are_not(bot):
+    person = Person(bot)
+    message = person.command("assess Fraud ML")
+    person.click(message, "Add note", reply=False)
+    (opened,) = bot.slack.wait_for("views.open")
+    note = "Runs at https://mlflow.example/runs?a=1&b=2. Ping <!channel> <@U2>"
+    bot.client.view_submission(
+        opened.args["view"]["callback_id"],
+        {
+            "note_answer": {
+                "note_answer": {"type": "radio_buttons", "selected_option": {"value": "yes"}}
+            },
+            "note_text": {"note_text": {"type": "plain_text_input", "value": note}},
+        },
+        private_metadata=opened.args["view"]["private_metadata"],
+    )
+    bot.slack.wait_for("response_url", count=2)
+    card = person.command("status Fraud ML")  # not finished: no current answers yet
+    assert "mlflow" not in text_of(card)
+    message = person.command("assess Fraud ML")
+    while "Yes" in buttons(message):
+        message = person.answer(message, "Yes")
+    text = text_of(person.command("status Fraud ML"))
+    assert "<https://mlflow.example/runs?a=1&amp;b=2>." in text
+    assert "<!channel>" not in text and "&lt;!channel&gt;" in text
+    assert "<@U2>" not in text and "&lt;@U2&gt;" in text
