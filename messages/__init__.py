@@ -79,7 +79,7 @@ def linkify(escaped: str) -> str:
     def link(match: re.Match) -> str:
         url = match.group(0)
         kept = url.rstrip(".,;:!?)'\"")
-        return f"<{kept}>{url[len(kept):]}"
+        return f"<{kept}>{url[len(kept) :]}"
 
     return _URL.sub(link, escaped)
 
