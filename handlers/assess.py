@@ -41,10 +41,9 @@ def _team_arg(req: Req, text: str, *, create: bool):
 
 
 def _team_by_id(req: Req, value: object) -> Team:
-    try:
-        team_id = int(value["team_id"] if isinstance(value, dict) else value)
-    except (KeyError, TypeError, ValueError):
-        raise UserError("That button is not one I know; please use a fresh message.") from None
+    team_id = value.get("team_id") if isinstance(value, dict) else value
+    if not str(team_id).isdigit():
+        raise UserError("That button is not one I know; please use a fresh message.")
     team = team_service.get_team(req.session, req.team_id, team_id)
     if team is None:
         raise NotFound("That team no longer exists. `/mlops teams` lists the teams there are.")

@@ -17,6 +17,7 @@ from bot.models import Cadence, Team, utcnow
 from bot.mrkdwn import escape
 from bot.scheduling import zone
 from bot.services import digests, nudges, people
+from bot.services.teams import get_team
 from handlers.base import Req, deliver, listener, parse_value
 from handlers.commands import ROUTES, subcommand
 from handlers.ids import DeliveryAction
@@ -122,7 +123,7 @@ def snooze(req: Req, text: str) -> None:
 
 
 def _team(req: Req, team_id) -> Team:
-    team = nudges.team_by_id(req.session, req.team_id, team_id)
+    team = get_team(req.session, req.team_id, team_id)
     if team is None:
         raise NotFound("That team no longer exists, so there is nothing to snooze or stop.")
     return team

@@ -25,13 +25,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.config import Settings
 from bot.domain import level_label
-from bot.errors import Forbidden, NotFound, UserError
+from bot.errors import Forbidden, UserError
 from bot.models import Cadence, Team, TeamOwner, TeamReminder, utcnow
 from bot.mrkdwn import escape
 from bot.outbox import Claimed, Rendered, enqueue, enqueue_many, renderer
 from bot.scheduling import CADENCE_DAYS, cadence_elapsed, nudge_day, zone
 from bot.services import people
-from bot.services.teams import find_team, team_states, teams_in_channel
+from bot.services.teams import resolve_team as resolve_team_named
+from bot.services.teams import team_states
 from messages import render
 
 USERS_INFO_PER_TICK = 50
@@ -47,29 +48,19 @@ REMINDER_EVERY_DAYS = 28
 def resolve_team(
     session: Session, workspace_id: str, user_id: str, channel_id: str | None, name: str
 ) -> Team:
-    """The team a command is about: named, else bound to this channel, else the one you own."""
-    if name:
-        team = find_team(session, workspace_id, name)
-        if team is None:
-            raise NotFound(
-                f"I don't know a team called *{escape(name[:80])}*. `/mlops teams` lists them."
-            )
-        return team
-    if channel_id:
-        here = teams_in_channel(session, workspace_id, channel_id)
-        if len(here) == 1:
-            return here[0]
-    owned = list(
-        session.scalars(
-            select(Team)
-            .join(TeamOwner, TeamOwner.team_id == Team.id)
-            .where(Team.workspace_id == workspace_id, TeamOwner.user_id == user_id)
-            .order_by(Team.name_key)
-        )
+    """The team a reminder command is about: named, else bound to this channel, else the one
+    you own (the shared lookup of bot.services.teams, never creating a team)."""
+    team, _ = resolve_team_named(
+        session,
+        workspace_id,
+        name,
+        channel_id=channel_id,
+        user_id=user_id,
+        create=False,
+        owned_fallback=True,
+        example="/mlops remind weekly Fraud ML",
     )
-    if len(owned) == 1:
-        return owned[0]
-    raise UserError("Which team? Add its name, for example `/mlops remind weekly Fraud ML`.")
+    return team
 
 
 def check_owner(team: Team, user_id: str, settings: Settings) -> None:
@@ -82,15 +73,6 @@ def check_owner(team: Team, user_id: str, settings: Settings) -> None:
         f"Only the owners of *{escape(team.name)}* ({who}) can change its reminders. "
         "Ask one of them, or a bot admin."
     )
-
-
-def team_by_id(session: Session, workspace_id: str, team_id) -> Team | None:
-    """The team a button names, in this workspace only (a value is never trusted blindly)."""
-    try:
-        wanted = int(team_id)
-    except (TypeError, ValueError):
-        return None
-    return session.scalar(select(Team).where(Team.id == wanted, Team.workspace_id == workspace_id))
 
 
 def current_setting(session: Session, team: Team) -> tuple[Cadence, datetime | None]:

@@ -144,8 +144,12 @@ def clean_team_name(raw: str) -> str:
     return name
 
 
-def get_team(session: Session, workspace_id: str, team_id: int) -> Team | None:
-    team = session.get(Team, team_id)
+def get_team(session: Session, workspace_id: str, team_id: object) -> Team | None:
+    """The team a button names, in this workspace only: a value is never trusted blindly."""
+    try:
+        team = session.get(Team, int(team_id))
+    except (TypeError, ValueError):
+        return None
     return team if team is not None and team.workspace_id == workspace_id else None
 
 
@@ -186,10 +190,14 @@ def resolve_team(
     channel_id: str | None,
     user_id: str,
     create: bool,
+    owned_fallback: bool = False,
+    example: str = "/mlops status Fraud ML",
 ) -> tuple[Team, bool]:
-    """The team a command means: named (created if `create`), else bound to the channel.
+    """The team a command means: named (created if `create`), else bound to the channel,
+    else (with `owned_fallback`) the only team the person owns.
 
-    Returns (team, created). Raises NotFound with what to type when nothing matches.
+    Returns (team, created). Raises NotFound with what to type when nothing matches;
+    `example` is the command shown there.
     """
     if name.strip():
         cleaned = clean_team_name(name)
@@ -215,10 +223,21 @@ def resolve_team(
     if len(bound) > 1:
         names = ", ".join(f"`{escape(t.name)}`" for t in bound[:10])
         raise UserError(f"Several teams call this channel home ({names}); please name one.")
-    raise NotFound(
-        "Which team? Name it, e.g. `/mlops assess Fraud ML`: I create the team the first time "
-        "it is named and bind it to this channel, so next time the name is optional."
-    )
+    if owned_fallback:
+        owned = session.scalars(
+            select(Team)
+            .join(TeamOwner, TeamOwner.team_id == Team.id)
+            .where(Team.workspace_id == workspace_id, TeamOwner.user_id == user_id)
+            .limit(2)
+        ).all()
+        if len(owned) == 1:
+            return owned[0], False
+    if create:
+        raise NotFound(
+            "Which team? Name it, e.g. `/mlops assess Fraud ML`: I create the team the first "
+            "time it is named and bind it to this channel, so next time the name is optional."
+        )
+    raise NotFound(f"Which team? Add its name, for example `{example}`.")
 
 
 def unknown_team_message(session: Session, workspace_id: str, name: str) -> str:
