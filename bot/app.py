@@ -8,7 +8,6 @@ de-duplication, the one error handler, and `handlers.register(app, settings)`.
 from __future__ import annotations
 
 import logging
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -26,9 +25,9 @@ from sqlalchemy.orm import Session, sessionmaker
 import handlers
 from bot.config import Settings
 from bot.db import make_engine, make_session_factory
-from bot.errors import UserError
 from bot.installations import DatabaseInstallationStore, DatabaseOAuthStateStore
 from bot.models import ProcessedEvent
+from handlers.base import error_message
 
 log = logging.getLogger(__name__)
 
@@ -126,16 +125,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> App:
 
     @app.error
     def on_error(error, body, respond, client, context, logger):
-        """Known errors become a friendly reply; unknown ones get a reference to quote."""
-        if isinstance(error, UserError):
-            message = str(error)
-        else:
-            reference = uuid.uuid4().hex[:8]
-            logger.error("unhandled error (ref %s)", reference, exc_info=error)
-            message = (
-                ":warning: Something went wrong on our side and nothing was changed. "
-                f"Please try again; if it keeps happening, tell your admin reference `{reference}`."
-            )
+        """Errors outside a listener (middleware): the same reply a listener would give."""
+        message = error_message(error)
         try:
             if respond is not None and body.get("response_url"):
                 respond(text=message, response_type="ephemeral", replace_original=False)

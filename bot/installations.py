@@ -149,7 +149,7 @@ class DatabaseOAuthStateStore(OAuthStateStore):
 
 def bot_token_for(session_factory: sessionmaker[Session], workspace_id: str) -> str | None:
     """The bot token of an installed workspace (OAuth mode), for the worker's messages."""
-    with session_factory() as session:
-        return session.scalar(
-            select(InstallationRow.bot_token).where(InstallationRow.team_id == workspace_id)
-        )
+    bot = DatabaseInstallationStore(session_factory).find_bot(
+        enterprise_id=None, team_id=workspace_id
+    )
+    return bot.bot_token if bot else None

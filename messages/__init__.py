@@ -23,10 +23,6 @@ from bot.mrkdwn import escape
 
 TEMPLATE_DIR = Path(__file__).parent
 
-SECTION_TEXT_LIMIT = 3000
-BUTTON_TEXT_LIMIT = 75
-HEADER_TEXT_LIMIT = 150
-
 
 def clip(value: Any, limit: int) -> str:
     """Shorten text to `limit` characters with an ellipsis, so a long name cannot overflow."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,6 +54,13 @@ def fresh_postgres_schema(base_url: str, schema: str) -> str:
         admin.dispose()
     separator = "&" if "?" in base_url else "?"
     return f"{base_url}{separator}options={quote(f'-csearch_path={schema}')}"
+
+
+def free_port() -> int:
+    """A port nothing listens on now, for a server a test starts as a separate process."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def fresh_sqlite_url(directory: Path) -> str:

@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.migrate import upgrade
-from tests.conftest import BOT_TOKEN, fresh_sqlite_url
+from tests.conftest import BOT_TOKEN, free_port, fresh_sqlite_url
 from tests.signed_client import SlackClient
 
 SUBCOMMANDS = ["run", "web", "socket", "worker", "migrate", "sandbox"]
@@ -123,12 +122,6 @@ def test_migrate_creates_the_schema(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "latest schema" in result.stdout
     assert Path(url.removeprefix("sqlite:///")).exists()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_web_serves_healthz_and_help(tmp_path, slack):

@@ -5,7 +5,6 @@ due. Nothing may be lost, nothing delivered twice, and no request may fail."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,19 +20,13 @@ from bot.domain import DEFAULT_CHECKLIST
 from bot.migrate import upgrade
 from bot.models import AnswerRecord, Delivery, DeliveryState, DigestSubscription, Team
 from bot.services import workspaces
-from tests.conftest import BOT_TOKEN, fresh_postgres_schema, postgres_url_or_skip
+from tests.conftest import BOT_TOKEN, free_port, fresh_postgres_schema, postgres_url_or_skip
 from tests.driver import Person, eventually, run_assessment
 from tests.signed_client import SlackClient
 
 SECRET = "topology-secret"
 TEAMS = 8
 L1 = {c.id: "yes" for c in DEFAULT_CHECKLIST.capabilities if c.level == 1}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Deployment:

@@ -12,7 +12,7 @@ change with its announcements in the outbox, all in the same transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -70,7 +70,6 @@ class Outcome:
     finished: Finished | None = None
     stale: bool = False
     notice: str | None = None
-    changed: list[str] = field(default_factory=list)
 
 
 def _scope(assessment: Assessment, checklist: Checklist) -> list[str]:
