@@ -11,7 +11,6 @@ import logging
 
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
-from slack_sdk.webhook import WebhookClient
 
 from bot.config import Settings
 from bot.domain import DEFAULT_CHECKLIST
@@ -73,9 +72,9 @@ def refresh_home(req: Req) -> None:
         log.info("could not refresh App Home for %s: %s", req.user_id, error.response.get("error"))
 
 
-def _after(req: Req, outcome: Outcome) -> None:
+def _after(req: Req, outcome: Outcome, *, response_url: str | None = None) -> None:
     req.session.commit()  # the click is saved before Slack hears anything about it
-    deliver(req, outcome_message(req, outcome), replace=True)
+    deliver(req, outcome_message(req, outcome), replace=True, response_url=response_url)
     if outcome.finished is not None and not outcome.stale:
         refresh_home(req)
 
@@ -201,13 +200,7 @@ def on_note_submitted(req: Req) -> None:
     )
     req.session.commit()
     req.ack()
-    message = outcome_message(req, outcome)
-    url = meta.get("r")
-    if url:
-        sent = WebhookClient(url).send_dict({**message, "replace_original": True})
-        if sent.status_code == 200:
-            return
-    req.client.chat_postMessage(channel=req.user_id, **message)
+    _after(req, outcome, response_url=meta.get("r") or None)
 
 
 @listener

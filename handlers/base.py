@@ -154,17 +154,30 @@ def from_view(req: Req) -> bool:
     return not req.body.get("response_url")
 
 
-def deliver(req: Req, message: dict, *, replace: bool = False, context_hint: str = "") -> None:
+def deliver(
+    req: Req,
+    message: dict,
+    *,
+    replace: bool = False,
+    response_url: str | None = None,
+    context_hint: str = "",
+) -> None:
     """Show `message` to the person who acted, wherever they acted.
 
     In a channel or DM the reply goes through the response URL (replacing the clicked
     message when `replace`). From App Home there is none, so it goes to the person's DM
-    with the bot. If Slack refuses the update (message gone, URL expired, channel
+    with the bot (or, for a modal, the `response_url` of the message it was opened from).
+    If Slack refuses the update (message gone, URL expired, channel
     archived), the person is told in a fresh message how to carry on: whatever they did
     was already saved before this is called.
     """
-    if not from_view(req):
-        response = req.respond(**message, replace_original=replace, response_type="ephemeral")
+    if response_url:  # a modal's submission carries the URL of the message it came from
+        req.session.commit()
+        respond: Respond | None = Respond(response_url=response_url)
+    else:
+        respond = None if from_view(req) else req.respond
+    if respond is not None:
+        response = respond(**message, replace_original=replace, response_type="ephemeral")
         if response is None or response.status_code == 200:
             return
         log.warning("response_url refused the reply (HTTP %s)", response.status_code)
