@@ -50,26 +50,13 @@ from bot.models import (  # noqa: E402
     Workspace,
 )
 from bot.outbox import Pacer, enqueue_many  # noqa: E402
-from bot.sandbox.slack_api import FakeSlack, _Pace  # noqa: E402
+from bot.sandbox.slack_api import FakeSlack  # noqa: E402
 from bot.worker import CHANNEL_BURST, CHANNEL_RATE, enqueue_due, make_sender  # noqa: E402
 
 WS = "T0TEST"
 TEAMS, CHANNELS, OWNERS = 1000, 200, 1500
 ZONES = ["Europe/London", "Europe/Berlin", "Europe/Lisbon", "Africa/Lagos"]
 NOW = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)  # a Monday morning in all four zones
-
-
-class LimitedSlack(FakeSlack):
-    """The stand-in plus a workspace-wide token bucket on chat.postMessage."""
-
-    workspace: _Pace | None = None
-
-    def _answer_api(self, method, args, token, parse_error):
-        if self.workspace is not None and method == "chat.postMessage":
-            retry_after = self.workspace.take(WS, time.monotonic())
-            if retry_after is not None:
-                return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}
-        return super()._answer_api(method, args, token, parse_error)
 
 
 def seed(runtime: Runtime, announce: bool = False) -> int:
@@ -200,7 +187,7 @@ def drain_until_empty(url: str, api_url: str, rate: float, burst: int, threads: 
 
 def run(
     runtime: Runtime,
-    slack: LimitedSlack,
+    slack: FakeSlack,
     url: str,
     rate: float,
     burst: int,
@@ -262,7 +249,7 @@ def main() -> int:
 
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/fanout.db"
     upgrade(url)
-    with LimitedSlack() as slack:
+    with FakeSlack() as slack:
         settings = Settings(
             slack_bot_token="xoxb-test-token",
             slack_signing_secret="unused",
@@ -278,7 +265,7 @@ def main() -> int:
         # 1. Slack's limits on: per channel 1/s (burst 3), workspace-wide W/s (burst B).
         expected = seed(runtime, announce=args.announce)
         slack.pace(per_channel_per_second=CHANNEL_RATE, burst=CHANNEL_BURST)
-        slack.workspace = _Pace(args.workspace_rate, args.workspace_burst, frozenset())
+        slack.pace_workspace(args.workspace_rate, args.workspace_burst)
         limited = run(
             runtime, slack, url, args.workspace_rate, args.workspace_burst, args.threads, expected
         )
@@ -299,7 +286,7 @@ def main() -> int:
         # 2. Every limit off: the sender's own speed.
         seed(runtime, announce=args.announce)
         slack.pace(None)
-        slack.workspace = None
+        slack.pace_workspace(None)
         raw = run(runtime, slack, url, 0, 1, args.threads, expected)
         print(
             f"limits off: {raw['sent']}/{expected} delivered in {raw['deliver_s']:.2f} s = "

@@ -224,7 +224,7 @@ class Sandbox:
         """Everything the page shows for `user` looking at `channel` (or the Home tab)."""
         directory = self.directory()
         dm = self.slack.dm_channel_id(user)
-        with self.slack._lock:
+        with self.slack.lock:
             version = self.slack.version
             counts = {c.id: len(self.slack.messages.get(c.id, [])) for c in workspace.CHANNELS}
             counts[dm] = len(self.slack.messages.get(dm, []))
@@ -336,7 +336,7 @@ class Sandbox:
             )
 
     def _find_message(self, channel: str, user: str, ts: str, ephemeral: bool) -> dict | None:
-        with self.slack._lock:
+        with self.slack.lock:
             pool = (
                 self.slack.ephemeral.get((channel, user), [])
                 if ephemeral
