@@ -88,7 +88,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from bot.app import Runtime
     from bot.worker import run_forever
 
-    settings = _settings(args)
+    settings = _settings(args, require_signing_secret=False)  # it sends, never receives
     run_forever(Runtime.from_settings(settings), drain_only=args.drain_only)
     return 0
 
@@ -153,7 +153,7 @@ def cmd_jobs_due(args: argparse.Namespace) -> int:
         )
         return 2
     at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-    settings = _settings(args)
+    settings = _settings(args, require_signing_secret=False)
     counts = tick(Runtime.from_settings(settings), at)
     print(f"due at {at:%Y-%m-%d %H:%M} UTC: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
@@ -326,7 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add("socket", cmd_socket, "Serve Slack's requests over Socket Mode (needs SLACK_APP_TOKEN).")
     worker = add(
-        "worker", cmd_worker, "Run the scheduler tick and drain the outbox (one per deployment)."
+        "worker",
+        cmd_worker,
+        "Run the scheduler tick and drain the outbox (one is enough; overlaps are harmless).",
     )
     worker.add_argument(
         "--drain-only",

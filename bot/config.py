@@ -133,12 +133,15 @@ def load_settings(
     *,
     dotenv_path: str | os.PathLike | None = None,
     require_slack: bool = True,
+    require_signing_secret: bool = True,
     require_app_token: bool = False,
 ) -> Settings:
     """Build `Settings` from `env` (default: `.env` overlaid by the process environment).
 
     `require_slack=False` is for commands that never talk to Slack (migrate, outbox
     inspection): they must work on a machine that has only a database.
+    `require_signing_secret=False` is for processes that call Slack but never receive its
+    requests (the worker, `jobs due`): a secret they do not need is one more to leak.
     """
     values = _environment(env, dotenv_path)
 
@@ -159,10 +162,10 @@ def load_settings(
                 "SLACK_BOT_TOKEN does not look like a bot token (it should start with "
                 f"'xoxb-'): use {_WHERE['SLACK_BOT_TOKEN']}."
             )
-        secret = _require(values, "SLACK_SIGNING_SECRET")
+        secret = _require(values, "SLACK_SIGNING_SECRET") if require_signing_secret else ""
     elif require_slack:  # OAuth: each workspace's token comes from its installation
         token = ""
-        secret = _require(values, "SLACK_SIGNING_SECRET")
+        secret = _require(values, "SLACK_SIGNING_SECRET") if require_signing_secret else ""
     else:
         token = (values.get("SLACK_BOT_TOKEN") or "").strip()
         secret = (values.get("SLACK_SIGNING_SECRET") or "").strip()
