@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from urllib.error import URLError
 
 from slack_bolt.error import BoltError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import ConfigError, Settings, load_settings, redact_url
 
@@ -383,6 +384,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"mlops-bot: configuration error: {error}", file=sys.stderr)
         return 2
+    except SQLAlchemyError as error:
+        # e.g. `migrate` on a database that does not exist: the driver's words, one line.
+        from bot.db import describe_database_error
+
+        print(
+            f"mlops-bot: database error: {describe_database_error(error)} (check DATABASE_URL)",
+            file=sys.stderr,
+        )
+        return 1
     except (BoltError, URLError, OSError) as error:
         # At start Bolt checks the token with auth.test: say what failed, in one line.
         print(f"mlops-bot: could not start: {_one_line(error)}", file=sys.stderr)

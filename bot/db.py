@@ -10,6 +10,9 @@ recipe (take over BEGIN from the driver).
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -98,3 +101,75 @@ def database_ok(engine: Engine) -> bool:
         return True
     except Exception:
         return False
+
+
+def describe_database_error(error: BaseException) -> str:
+    """One line for a person: the driver's own words, without SQL, URLs or a traceback.
+
+    SQLAlchemy's text carries the statement and a link; psycopg's spans several lines. The
+    driver's first sentence ("database "x" does not exist", "Connection refused") is the
+    part that tells an operator what to fix.
+    """
+    cause = getattr(error, "orig", None) or error
+    text = " ".join(str(cause).split()) or type(cause).__name__
+    return text[:300]
+
+
+def is_outage(error: BaseException) -> bool:
+    """True for errors that mean "the database is not answering", not a bug in our code."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    return isinstance(error, OperationalError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    )
+
+
+class DatabaseOutage:
+    """Turns a database outage into three log lines instead of a traceback a second.
+
+    The first failure is logged once as an error (one line); further failures only count and
+    lengthen the wait before the next try (`delay()`: 1, 2, 4 ... up to `max_delay` seconds);
+    the first success after that logs how long it lasted. Shared by a process's threads.
+    """
+
+    def __init__(self, logger: logging.Logger, max_delay: float = 30.0) -> None:
+        self.log = logger
+        self.max_delay = max_delay
+        self._lock = threading.Lock()
+        self._since: float | None = None
+        self._failures = 0
+
+    @property
+    def ongoing(self) -> bool:
+        return self._since is not None
+
+    def failed(self, error: BaseException, doing: str) -> None:
+        with self._lock:
+            self._failures += 1
+            if self._since is None:
+                self._since = time.monotonic()
+                self.log.error(
+                    "database unavailable while %s: %s; retrying with backoff",
+                    doing,
+                    describe_database_error(error),
+                )
+
+    def delay(self, normal: float) -> float:
+        """How long to wait before the next try: `normal`, or the backoff during an outage."""
+        with self._lock:
+            if self._since is None:
+                return normal
+            return min(self.max_delay, max(normal, 2.0 ** min(self._failures - 1, 10)))
+
+    def succeeded(self) -> None:
+        with self._lock:
+            if self._since is None:
+                return
+            lasted, failures = time.monotonic() - self._since, self._failures
+            self._since, self._failures = None, 0
+        self.log.info(
+            "database is back after %.0f s of outage (%s failed attempt%s)",
+            lasted,
+            failures,
+            "" if failures == 1 else "s",
+        )

@@ -24,6 +24,7 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot.app import Runtime, make_web_client
+from bot.db import DatabaseOutage, is_outage
 from bot.models import Workspace, utcnow
 from bot.observability import record_tick
 from bot.outbox import DrainResult, Pacer, Sender
@@ -134,9 +135,15 @@ def tick(
 class DrainLoop:
     """Drains the outbox every `interval` seconds on a daemon thread until stopped."""
 
-    def __init__(self, sender: Sender, interval: float = DRAIN_SECONDS) -> None:
+    def __init__(
+        self,
+        sender: Sender,
+        interval: float = DRAIN_SECONDS,
+        outage: DatabaseOutage | None = None,
+    ) -> None:
         self.sender = sender
         self.interval = interval
+        self.outage = outage or DatabaseOutage(log)
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self._run, name="outbox-drain", daemon=True)
         self.last: DrainResult | None = None
@@ -149,9 +156,13 @@ class DrainLoop:
         while not self.stop_event.is_set():
             try:
                 self.last = self.sender.drain(self.stop_event, linger=self.sender.horizon)
-            except Exception:  # the database may be restarting; try again next second
-                log.exception("outbox drain failed")
-            self.stop_event.wait(self.interval)
+                self.outage.succeeded()
+            except Exception as error:
+                if is_outage(error):  # one line per outage, then back off until it is over
+                    self.outage.failed(error, "draining the outbox")
+                else:  # a bug: its traceback, and the next drain tries again
+                    log.exception("outbox drain failed")
+            self.stop_event.wait(self.outage.delay(self.interval))
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stop_event.set()
@@ -159,22 +170,26 @@ class DrainLoop:
         self.sender.close()
 
 
-def _safe_enqueue(runtime: Runtime, sender: Sender) -> None:
+def _safe_enqueue(runtime: Runtime, sender: Sender, outage: DatabaseOutage) -> None:
     try:
         counts = enqueue_due(runtime, client_for=sender.client_for)
         if any(counts.values()):
             log.info("due now: %s", counts)
         record_tick(runtime.engine, "scheduler")  # /healthz and /metrics report its age
-    except Exception:  # one bad tick must not stop the scheduler; the next one retries
-        log.exception("worker tick failed")
+        outage.succeeded()
+    except Exception as error:  # one bad tick must not stop the scheduler; the next one retries
+        if is_outage(error):
+            outage.failed(error, "ticking")
+        else:
+            log.exception("worker tick failed")
 
 
-def _add_job(scheduler, runtime: Runtime, sender: Sender) -> None:
+def _add_job(scheduler, runtime: Runtime, loop: DrainLoop) -> None:
     scheduler.add_job(
         _safe_enqueue,
         "interval",
         seconds=TICK_SECONDS,
-        args=[runtime, sender],
+        args=[runtime, loop.sender, loop.outage],  # one outage, reported once by either
         id="tick",
         max_instances=1,
         coalesce=True,
@@ -200,7 +215,7 @@ def run_forever(runtime: Runtime, *, drain_only: bool = False) -> None:
             loop.stop()
         return
     scheduler = BlockingScheduler(timezone="UTC")
-    _add_job(scheduler, runtime, loop.sender)
+    _add_job(scheduler, runtime, loop)
     log.info(
         "worker started: a tick every %s s, the outbox drained every %s s",
         TICK_SECONDS,
@@ -226,6 +241,6 @@ def start_background(runtime: Runtime) -> BackgroundScheduler:
     """`mlops-bot run`: tick and drain on background threads beside the web server."""
     scheduler = _BackgroundWorker(timezone="UTC")
     scheduler.drain_loop = DrainLoop(make_sender(runtime)).start()
-    _add_job(scheduler, runtime, scheduler.drain_loop.sender)
+    _add_job(scheduler, runtime, scheduler.drain_loop)
     scheduler.start()
     return scheduler
