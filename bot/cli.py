@@ -58,18 +58,26 @@ def _web_app(settings: Settings):
 
 
 def cmd_web(args: argparse.Namespace) -> int:
-    from bot.web import Server
-
     settings = _settings(args)
     port = args.port or settings.port
     workers = args.workers or int(os.environ.get("WEB_CONCURRENCY") or 1)
     if workers > 1:
+        # before anything imports prometheus_client (bot.web does): multiprocess metrics
         from bot.multiprocess import GunicornServer
 
         GunicornServer(settings, args.host, port, workers, args.threads).run()
         return 0
+    from bot.web import Server
+
     _runtime, wsgi = _web_app(settings)
-    Server(wsgi, host=args.host, port=port, threads=args.threads).serve_forever()
+    Server(
+        wsgi,
+        host=args.host,
+        port=port,
+        threads=args.threads,
+        operator_host=settings.metrics_host,
+        operator_port=settings.metrics_port,
+    ).serve_forever()
     return 0
 
 
@@ -125,7 +133,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     upgrade(settings.database_url)
     runtime, wsgi = _web_app(settings)
     scheduler = start_background(runtime)
-    server = Server(wsgi, host=args.host, port=args.port or settings.port)
+    server = Server(
+        wsgi,
+        host=args.host,
+        port=args.port or settings.port,
+        operator_host=settings.metrics_host,
+        operator_port=settings.metrics_port,
+    )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(
         f"MLOps maturity bot on http://localhost:{server.port}/slack/events "

@@ -78,6 +78,11 @@ class Settings:
     slack_client_secret: str | None = None
     slack_scopes: tuple[str, ...] = DEFAULT_SCOPES
     retention_days: int = 30
+    max_request_bytes: int = 1_048_576
+    http_timeout: int = 15
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = None
+    metrics_token: str | None = None
 
     @property
     def oauth(self) -> bool:
@@ -218,6 +223,30 @@ def load_settings(
         raise ConfigError(
             f"DATA_RETENTION_DAYS must be a whole number of days, got {retention_text!r}."
         )
+    max_request_text = (values.get("MAX_REQUEST_BYTES") or "").strip() or "1048576"
+    if not max_request_text.isdigit() or int(max_request_text) < 1024:
+        raise ConfigError(
+            f"MAX_REQUEST_BYTES must be a number of bytes of at least 1024, got "
+            f"{max_request_text!r}."
+        )
+    http_timeout_text = (values.get("HTTP_TIMEOUT") or "").strip() or "15"
+    if not http_timeout_text.isdigit() or int(http_timeout_text) < 1:
+        raise ConfigError(
+            f"HTTP_TIMEOUT must be a whole number of seconds, got {http_timeout_text!r}."
+        )
+    metrics_port_text = (values.get("METRICS_PORT") or "").strip()
+    if metrics_port_text and (
+        not metrics_port_text.isdigit() or not 0 < int(metrics_port_text) < 65536
+    ):
+        raise ConfigError(
+            f"METRICS_PORT must be a TCP port number (1-65535), got {metrics_port_text!r}."
+        )
+    metrics_token = (values.get("METRICS_TOKEN") or "").strip() or None
+    if metrics_token is not None and len(metrics_token) < 16:
+        raise ConfigError(
+            "METRICS_TOKEN must be at least 16 characters (e.g. `openssl rand -hex 32`)."
+        )
+
     scopes = (
         tuple(s.strip() for s in (values.get("SLACK_SCOPES") or "").split(",") if s.strip())
         or DEFAULT_SCOPES
@@ -243,4 +272,9 @@ def load_settings(
         slack_client_secret=client_secret,
         slack_scopes=scopes,
         retention_days=int(retention_text),
+        max_request_bytes=int(max_request_text),
+        http_timeout=int(http_timeout_text),
+        metrics_host=(values.get("METRICS_HOST") or "").strip() or "127.0.0.1",
+        metrics_port=int(metrics_port_text) if metrics_port_text else None,
+        metrics_token=metrics_token,
     )

@@ -1,20 +1,31 @@
 """What operators see: one structured log line per request, and Prometheus metrics.
 
-Request counters and latency live in this process (Prometheus scrapes each web process);
-the outbox, delivery and level figures are read from the database at scrape time, so every
-process reports the same truth without sharing memory.
+Request counters and latency are kept per process; under gunicorn (several web processes)
+prometheus-client's multiprocess mode writes them to files in PROMETHEUS_MULTIPROC_DIR and a
+scrape of any process sums every process's files, so one scrape covers all workers and
+counters only ever go up. The outbox, delivery and level figures are read from the database
+at scrape time, so every process reports the same truth without sharing memory.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    values,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, insert, select, update
@@ -22,6 +33,9 @@ from sqlalchemy import Engine, func, insert, select, update
 from bot.models import Delivery, DeliveryState, Team, WorkerHeartbeat, utcnow
 
 log = logging.getLogger("mlops_bot.requests")
+refusals_log = logging.getLogger("mlops_bot.refused")
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 3.0, 5.0)
 
@@ -130,25 +144,86 @@ def _age(moment: datetime | str | None, now: float) -> float:
     return max(0.0, now - moment.timestamp())
 
 
+class RateLimitedWarning:
+    """At most one WARNING line per reason per `interval` seconds.
+
+    The first refusal is logged at once; the ones inside the window are only counted, and
+    the next line says how many there were. A flood of bad requests cannot flood the logs.
+    """
+
+    def __init__(self, interval: float = 60.0, clock: Callable[[], float] = time.monotonic):
+        self.interval = interval
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._next: dict[str, float] = {}
+        self._held: dict[str, int] = {}
+
+    def warn(self, reason: str, message: str, *args: object) -> bool:
+        """Log the line if the window allows; True when it was logged."""
+        now = self.clock()
+        with self._lock:
+            if now < self._next.get(reason, 0.0):
+                self._held[reason] = self._held.get(reason, 0) + 1
+                return False
+            self._next[reason] = now + self.interval
+            held = self._held.pop(reason, 0)
+        if held:
+            message += f" ({held} more like it since the last such line were not logged)"
+        refusals_log.warning(message, *args, extra={"reason": reason})
+        return True
+
+
 class Metrics:
-    """The process's registry: request counters and latency, plus the database figures."""
+    """The process's registry: request counters and latency, plus the database figures.
+
+    In multiprocess mode (PROMETHEUS_MULTIPROC_DIR set before prometheus_client was
+    imported, as `mlops-bot web --workers N` does) the counters write to that directory and
+    the registry a scrape renders collects from it, so the figures are the sum of all
+    processes whichever one answers.
+    """
 
     def __init__(self, engine: Engine):
         self.registry = CollectorRegistry()
+        shared_dir = os.environ.get(MULTIPROCESS_DIR)
+        if shared_dir and not getattr(values.ValueClass, "_multiprocess", False):
+            raise RuntimeError(
+                f"{MULTIPROCESS_DIR} was set after prometheus_client was imported; "
+                "the counters would not be shared"
+            )
+        if shared_dir:
+            multiprocess.MultiProcessCollector(self.registry, path=shared_dir)
+        # in multiprocess mode the collector above reports the counters; registering them
+        # here too would count this process twice
+        own = None if shared_dir else self.registry
         self.requests = Counter(
             "mlops_bot_requests",
             "Slack requests by kind and HTTP status",
             ["kind", "status"],
-            registry=self.registry,
+            registry=own,
         )
         self.latency = Histogram(
             "mlops_bot_request_seconds",
             "Time to answer Slack (the acknowledgement), by kind",
             ["kind"],
             buckets=LATENCY_BUCKETS,
-            registry=self.registry,
+            registry=own,
         )
+        self.refusals = Counter(
+            "mlops_bot_requests_refused",
+            "Requests refused before any listener ran, by reason: signature (401, bad or "
+            "missing Slack signature), too_large (413), timeout (408, stalled mid-body)",
+            ["reason"],
+            registry=own,
+        )
+        for reason in ("signature", "too_large", "timeout"):
+            self.refusals.labels(reason)  # present at 0, so rate() works from the start
+        self.refusal_log = RateLimitedWarning()
         self.registry.register(_DatabaseCollector(engine))
+
+    def refused(self, reason: str, message: str, *args: object) -> None:
+        """Count a refused request and log it (at most one line a minute per reason)."""
+        self.refusals.labels(reason).inc()
+        self.refusal_log.warn(reason, message, *args)
 
     def observe(self, body: dict[str, Any], status: int, seconds: float) -> None:
         """Count and time one request, and write its log line."""

@@ -128,6 +128,8 @@ class RunningBot:
     runtime: Runtime
     client: SlackClient
     slack: FakeSlack
+    operator_url: str = ""
+    """The operator's address (METRICS_PORT): /metrics and the detailed /healthz."""
 
     def session(self) -> Session:
         return self.runtime.session_factory()
@@ -149,7 +151,12 @@ def make_settings(slack: FakeSlack, database_url: str, **overrides) -> Settings:
 def bot(engine, slack, database_url) -> Iterator[RunningBot]:
     settings = make_settings(slack, database_url)
     runtime = Runtime.from_settings(settings, engine=engine)
-    server = Server(WebApp(create_app(settings, runtime), runtime), host="127.0.0.1", port=0)
+    server = Server(
+        WebApp(create_app(settings, runtime), runtime),
+        host="127.0.0.1",
+        port=0,
+        operator_port=0,
+    )
     server.start()
     client = SlackClient(
         base_url=server.url,
@@ -158,6 +165,6 @@ def bot(engine, slack, database_url) -> Iterator[RunningBot]:
         fake_slack=slack,
     )
     try:
-        yield RunningBot(server.url, settings, runtime, client, slack)
+        yield RunningBot(server.url, settings, runtime, client, slack, server.operator_url)
     finally:
         server.stop()

@@ -46,6 +46,10 @@ def test_api_url_gets_a_trailing_slash():
         ({**GOOD, "DATABASE_URL": "mysql://x"}, ["DATABASE_URL"]),
         ({**GOOD, "SLACK_API_URL": "slack.com"}, ["SLACK_API_URL"]),
         ({**GOOD, "SLASH_COMMAND": "mlops"}, ["SLASH_COMMAND"]),
+        ({**GOOD, "MAX_REQUEST_BYTES": "1MB"}, ["MAX_REQUEST_BYTES"]),
+        ({**GOOD, "HTTP_TIMEOUT": "0"}, ["HTTP_TIMEOUT"]),
+        ({**GOOD, "METRICS_PORT": "metrics"}, ["METRICS_PORT"]),
+        ({**GOOD, "METRICS_TOKEN": "short"}, ["METRICS_TOKEN"]),
     ],
 )
 def test_bad_values_name_the_variable(env, names):
@@ -78,3 +82,10 @@ def test_repr_never_shows_secrets():
     settings = load_settings({**GOOD, "DATABASE_URL": "postgresql://bot:hunter2@db/bot"})
     shown = repr(settings)
     assert "xoxb-1-2-abc" not in shown and "s3cret" not in shown and "hunter2" not in shown
+
+
+def test_the_public_port_is_capped_and_metrics_are_private_by_default():
+    settings = load_settings(GOOD)
+    assert settings.max_request_bytes == 1024 * 1024 and settings.http_timeout == 15
+    assert settings.metrics_port is None and settings.metrics_token is None
+    assert settings.metrics_host == "127.0.0.1"

@@ -2,11 +2,19 @@
 
 import logging
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from bot.observability import JsonFormatter, record_tick
 from bot.outbox import enqueue
 from bot.services import workspaces
 from tests.conftest import BOT_TOKEN
 from tests.driver import Person
+from tests.signed_client import SlackClient
+
+
+def operator(bot) -> SlackClient:
+    """A client for the operator's address, where /metrics is served."""
+    return SlackClient(bot.operator_url, bot.settings.slack_signing_secret)
 
 
 def metric(text: str, name: str) -> float:
@@ -26,9 +34,14 @@ def test_metrics_count_requests_outbox_and_levels(bot):
         workspaces.ensure(session, "T0TEST")
         enqueue(session, workspace_id="T0TEST", key="k1", kind="test", channel_id="C1")
         session.commit()
-    response = bot.client.get("/metrics")
+    response = operator(bot).get("/metrics")
     assert response.status == 200
     text = response.body
+    assert {family.name for family in text_string_to_metric_families(text)} >= {
+        "mlops_bot_requests",
+        "mlops_bot_requests_refused",
+        "mlops_bot_deliveries",
+    }
     assert metric(text, 'mlops_bot_requests_total{kind="command",status="200"}') == 2
     assert metric(text, 'mlops_bot_request_seconds_count{kind="command"}') == 2
     assert metric(text, 'mlops_bot_deliveries{state="pending"}') == 1
@@ -37,13 +50,14 @@ def test_metrics_count_requests_outbox_and_levels(bot):
     assert "mlops_bot_outbox_oldest_due_seconds" in text
 
 
-def test_healthz_reports_the_worker_tick_age(bot):
-    assert bot.client.get("/healthz").json()["worker_last_tick_age_seconds"] is None
+def test_healthz_reports_the_worker_tick_age_to_the_operator_only(bot):
+    assert operator(bot).get("/healthz").json()["worker_last_tick_age_seconds"] is None
     record_tick(bot.runtime.engine, "worker-1")
     record_tick(bot.runtime.engine, "worker-1")
-    age = bot.client.get("/healthz").json()["worker_last_tick_age_seconds"]
+    age = operator(bot).get("/healthz").json()["worker_last_tick_age_seconds"]
     assert 0 <= age < 5
-    assert "mlops_bot_worker_last_tick_age_seconds" in bot.client.get("/metrics").body
+    assert "mlops_bot_worker_last_tick_age_seconds" in operator(bot).get("/metrics").body
+    assert bot.client.get("/healthz").json() == {"status": "ok", "database": True}
 
 
 def test_one_log_line_per_request_with_fields_and_never_a_token(bot, caplog):
@@ -69,12 +83,13 @@ def test_database_down_gives_503_and_a_friendly_reply(slack):
     from bot.app import Runtime, create_app
     from bot.web import Server, WebApp
     from tests.conftest import make_settings
-    from tests.signed_client import SlackClient
 
     # nothing listens on port 1: every connection attempt is refused at once
     settings = make_settings(slack, "postgresql+psycopg://postgres@127.0.0.1:1/test")
     runtime = Runtime.from_settings(settings)
-    server = Server(WebApp(create_app(settings, runtime), runtime), host="127.0.0.1", port=0)
+    server = Server(
+        WebApp(create_app(settings, runtime), runtime), host="127.0.0.1", port=0, operator_port=0
+    )
     server.start()
     try:
         client = SlackClient(server.url, settings.slack_signing_secret, fake_slack=slack)
@@ -84,7 +99,8 @@ def test_database_down_gives_503_and_a_friendly_reply(slack):
         (reply,) = slack.wait_for("response_url")
         assert "can't reach my database" in reply.args["text"]
         assert "Traceback" not in reply.args["text"]
-        assert client.get("/metrics").status == 200  # a scrape still answers
+        scrape = SlackClient(server.operator_url, settings.slack_signing_secret).get("/metrics")
+        assert scrape.status == 200  # a scrape still answers
     finally:
         server.stop()
         runtime.engine.dispose()
