@@ -22,6 +22,8 @@ from urllib.parse import urlencode, urlsplit
 
 from slack_sdk.signature import SignatureVerifier
 
+from bot.sandbox.slack_api.limits import message_error, view_problems
+
 EVENTS_PATH = "/slack/events"
 API_APP_ID = "A0TEST"
 TEAM_ID = "T0TEST"
@@ -43,6 +45,27 @@ class ResponseUrlSource(Protocol):
     ) -> str: ...
 
     def new_trigger_id(self) -> str: ...
+
+
+def _check_answer(text: str) -> None:
+    """Fail when the app answers Slack with a message or view Slack would refuse.
+
+    What the app puts in its HTTP answer (``ack(blocks=...)``, ``response_action`` views)
+    never passes through the Web API stand-in, so it is validated here against the same
+    limits, and no test can forget to.
+    """
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return
+    if not isinstance(body, dict):
+        return
+    if body.get("response_action") in ("update", "push"):
+        problems = view_problems(body.get("view"))
+        assert not problems, f"the app answered with a view Slack refuses: {problems}"
+    elif "blocks" in body or "text" in body:
+        refused = message_error(body)
+        assert refused is None, f"the app answered with a message Slack refuses: {refused}"
 
 
 @dataclass
@@ -158,6 +181,7 @@ class SlackClient:
             connection.request(method, path, body=body, headers=headers)
             answer = connection.getresponse()
             text = answer.read().decode("utf-8", "replace")
+            _check_answer(text)
             return Response(
                 status=answer.status,
                 headers={name.lower(): value for name, value in answer.getheaders()},

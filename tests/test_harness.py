@@ -154,6 +154,7 @@ def test_post_to_user_id_lands_in_dm_and_ephemeral_is_kept_apart(
     posted = client.chat_postMessage(channel="U1", text="dm")
     assert posted["channel"] == opened["channel"]["id"]
 
+    slack.add_channel("C1", is_member=True)  # ephemerals need the bot in the channel
     ephemeral = client.chat_postEphemeral(channel="C1", user="U1", text="only you")
     assert ephemeral["message_ts"]
     assert slack.ephemeral[("C1", "U1")][0]["text"] == "only you"
@@ -181,6 +182,7 @@ def test_conversations_info_join_and_channel_rules(client: WebClient, slack: Fak
     assert info["is_archived"] is False
 
     slack.add_channel("C2", name="ml-team", is_member=False)
+    slack.scopes.discard("chat:write.public")  # with it, the post needs no joining
     with pytest.raises(SlackApiError) as excinfo:
         client.chat_postMessage(channel="C2", text="hi")
     assert excinfo.value.response["error"] == "not_in_channel"
@@ -197,6 +199,7 @@ def test_history_is_newest_first_and_honours_limit_oldest_and_metadata(
     client: WebClient, slack: FakeSlack
 ) -> None:
     metadata = {"event_type": "nudge", "event_payload": {"n": 1}}
+    slack.add_channel("C1", is_member=True)  # history needs the bot in the channel
     ts = [
         client.chat_postMessage(channel="C1", text=f"m{i}", metadata=metadata)["ts"]
         for i in range(4)

@@ -35,6 +35,7 @@ from bot.sandbox.blockkit import Directory, render_message, render_view
 from bot.sandbox.clock import SandboxClock
 from bot.sandbox.signed import BotAnswer, SlackSender
 from bot.sandbox.slack_api import FakeSlack
+from bot.sandbox.slack_api.limits import message_error, view_problems
 from bot.web import SLACK_PATH, Server, WebApp
 
 log = logging.getLogger(__name__)
@@ -316,6 +317,13 @@ class Sandbox:
         body = answer.json()
         if not body or not (body.get("text") or body.get("blocks")):
             return
+        refused = message_error(body)
+        if refused is not None:  # Slack would not show it either
+            log.warning("the bot answered %s with a message Slack refuses: %s", command, refused)
+            self.slack.add_ephemeral(
+                channel, user, f'{command} failed with the error "{refused[0]}"'
+            )
+            return
         extra = {k: body[k] for k in ("blocks", "attachments") if body.get(k)}
         if body.get("response_type") == "in_channel":
             self.slack.add_message(
@@ -384,6 +392,10 @@ class Sandbox:
         if kind == "errors":
             return {"ok": False, "errors": body.get("errors") or {}}
         if kind in ("update", "push") and isinstance(body.get("view"), dict):
+            problems = view_problems(body["view"])
+            if problems:  # Slack keeps the modal and says it could not connect
+                log.warning("the bot answered with a view Slack refuses: %s", problems)
+                return {"ok": False, "errors": {}, "error": "the bot's view is invalid"}
             self.slack.answer_view(user, body["view"], push=kind == "push")
         else:
             self.slack.close_view(user, clear=kind == "clear")

@@ -54,6 +54,16 @@ class Org:
     def session(self):
         return self.bot.runtime.session_factory.begin()
 
+    def joined(self, channel: str | None) -> None:
+        """Make the bot a member of `channel` unless the test declared it otherwise.
+
+        The stand-in, like Slack, lets the bot read history only where it is a member; these
+        tests are about what the outbox does in channels it has joined (a test of the
+        not-joined case declares the channel with `add_channel(..., is_member=False)`).
+        """
+        if channel and channel not in self.bot.slack.channels:
+            self.bot.slack.add_channel(channel, is_member=True)
+
     def team(
         self,
         name: str,
@@ -66,6 +76,7 @@ class Org:
         cadence: Cadence | None = None,
     ) -> int:
         """A team whose first `yes` capabilities (asking order) are answered yes."""
+        self.joined(home)
         with self.session() as session:
             if session.get(Workspace, WS) is None:
                 session.add(Workspace(id=WS))
@@ -117,6 +128,7 @@ class Org:
     def subscribe(
         self, channel: str, cadence="weekly", weekday=0, at="09:00", tz="UTC", created=None
     ):
+        self.joined(channel)
         with self.session() as session:
             if session.get(Workspace, WS) is None:
                 session.add(Workspace(id=WS))

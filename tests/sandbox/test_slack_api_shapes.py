@@ -117,6 +117,7 @@ MODAL = {"type": "modal", "title": {"type": "plain_text", "text": "T"}, "blocks"
 def _call(client: WebClient, slack: FakeSlack, method: str) -> dict[str, Any]:
     """Call `method` with arguments like the bot's, on a stand-in holding what it needs."""
     slack.add_user("U1", email="u1@example.com")
+    slack.add_channel("C1", is_member=True)  # history and ephemerals need membership
     posted = client.chat_postMessage(channel="C1", text="hello")
     ts = posted["ts"]
     modal = client.views_open(trigger_id=slack.new_trigger_id(), view=MODAL)["view"]

@@ -15,7 +15,8 @@ from typing import Any
 
 from bot.sandbox.slack_api.faults import Fault, Faults
 from bot.sandbox.slack_api.http import HttpServer, bearer
-from bot.sandbox.slack_api.methods import WebApiMethods
+from bot.sandbox.slack_api.methods import RESPONSE_URL_TTL, WebApiMethods
+from bot.sandbox.slack_api.ratelimits import RateLimits
 from bot.sandbox.slack_api.recorder import Call, Recorder
 from bot.sandbox.slack_api.state import (
     APP_ID,
@@ -54,9 +55,13 @@ class FakeSlack(WebApiMethods):
         host: str = "127.0.0.1",
         trigger_ttl: float = 3.0,
         response_url_max_uses: int = 5,
-        default_is_member: bool = True,
+        response_url_ttl: float = RESPONSE_URL_TTL,
+        default_is_member: bool = False,
         real_timestamps: bool = False,
         clock: Callable[[], float] | None = None,
+        scopes: Iterable[str] | None = None,
+        rate_limits: bool = True,
+        strict_history: bool = False,
     ) -> None:
         super().__init__(
             valid_tokens=valid_tokens,
@@ -69,10 +74,14 @@ class FakeSlack(WebApiMethods):
             default_is_member=default_is_member,
             real_timestamps=real_timestamps,
             clock=clock,
+            scopes=scopes,
             trigger_ttl=trigger_ttl,
             response_url_max_uses=response_url_max_uses,
+            response_url_ttl=response_url_ttl,
         )
         self.host = host
+        self.rate_limits = RateLimits(enabled=rate_limits)
+        self.strict_history(strict_history)
         self.faults = Faults(self._lock)
         self.recorder = Recorder(self._changed)
         self._server: HttpServer | None = None
@@ -159,6 +168,16 @@ class FakeSlack(WebApiMethods):
         """
         self.faults.set_workspace_pace(per_second, burst, methods)
 
+    def strict_history(self, on: bool = True) -> None:
+        """Apply the conversations.history limit of new commercial apps outside the Marketplace.
+
+        One history (or replies) call a minute per workspace and at most 15 messages a call,
+        as for apps created after 2025-05-29; internal apps are exempt (off by default).
+        """
+        with self._lock:
+            self.rate_limits.strict_history = on
+            self.history_page_max = self.rate_limits.history_page_limit("conversations.history")
+
     # ------------------------------------------------------------------ recorded calls
 
     @property
@@ -205,6 +224,7 @@ class FakeSlack(WebApiMethods):
             self._trigger_users.clear()
             self._triggers.clear()
             self.faults.clear()
+            self.rate_limits.clear()
 
     def _record(self, call: Call) -> None:
         self.recorder.record(call)
@@ -266,13 +286,15 @@ class FakeSlack(WebApiMethods):
             return 200, {"ok": False, "error": "unknown_method"}, {}
         channel = self._resolve_channel(str(args.get("channel") or args.get("channel_id") or ""))
         workspace = self.token_identities.get(token, {}).get("team_id", self.team_id)
-        retry_after = self.faults.paced(method, workspace, channel, time.monotonic())
+        retry_after = self.rate_limits.take(workspace, method, self.now())
+        if retry_after is None:
+            retry_after = self.faults.paced(method, workspace, channel, time.monotonic())
         if retry_after is not None:
             return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}
         try:
             return 200, handler(args, token), {}
         except ApiError as exc:
-            return 200, {"ok": False, "error": exc.error}, {}
+            return 200, exc.answer(), {}
         except Exception as exc:  # a bug in the fake must show up loudly, not hang the app
             return 500, {"ok": False, "error": "fake_slack_bug", "detail": repr(exc)}, {}
 

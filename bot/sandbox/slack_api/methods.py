@@ -15,7 +15,11 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+from bot.sandbox.slack_api.limits import message_error, view_problems
 from bot.sandbox.slack_api.state import ApiError, ApiResult, WorkspaceState, truthy, ts_key
+
+# A response URL works this long after Slack issued it (and at most 5 times).
+RESPONSE_URL_TTL = 30 * 60
 
 Handler = Callable[[dict[str, Any], str], ApiResult]
 
@@ -23,10 +27,20 @@ Handler = Callable[[dict[str, Any], str], ApiResult]
 class WebApiMethods(WorkspaceState):
     """The workspace plus the Web API methods the bot calls on it."""
 
-    def __init__(self, *, trigger_ttl: float = 3.0, response_url_max_uses: int = 5, **state: Any):
+    def __init__(
+        self,
+        *,
+        trigger_ttl: float = 3.0,
+        response_url_max_uses: int = 5,
+        response_url_ttl: float = RESPONSE_URL_TTL,
+        **state: Any,
+    ):
         super().__init__(**state)
         self.trigger_ttl = trigger_ttl
         self.response_url_max_uses = response_url_max_uses
+        self.response_url_ttl = response_url_ttl
+        # The most messages one history/replies call returns (strict history limit), or None.
+        self.history_page_max: int | None = None
         self.response_urls: dict[str, dict[str, Any]] = {}
         self._triggers: dict[str, float] = {}
         self._trigger_users: dict[str, str] = {}
@@ -84,7 +98,7 @@ class WebApiMethods(WorkspaceState):
                 "message_ts": message_ts,
                 "ephemeral_ts": ephemeral_ts,
                 "uses": 0,
-                "created": time.time(),
+                "created": self.now(),
             }
         return f"{self.base_url}/response/{quote(url_id, safe='')}"
 
@@ -97,7 +111,7 @@ class WebApiMethods(WorkspaceState):
         """
         with self._lock:
             trigger_id = f"{int(time.time())}.{next(self._ids)}.faketrigger"
-            self._triggers[trigger_id] = time.monotonic()
+            self._triggers[trigger_id] = self.now()
             if user:
                 self._trigger_users[trigger_id] = user
         return trigger_id
@@ -105,14 +119,22 @@ class WebApiMethods(WorkspaceState):
     def _answer_response_url(
         self, url_id: str, args: dict[str, Any]
     ) -> tuple[int, str, dict[str, str], Any]:
-        """Use up one post to a response URL and apply it; (status, text, headers, effect)."""
+        """Use up one post to a response URL and apply it; (status, text, headers, effect).
+
+        Like Slack: 404 ``expired_url`` once 30 minutes have passed, 404 ``used_url`` after
+        the fifth use, 400 with the error name for a message Slack would refuse.
+        """
         info = self.response_urls.get(url_id)
-        if info is None:
+        if info is None or self.now() - info["created"] > self.response_url_ttl:
             return 404, "expired_url", {}, None
         if "_raw" in args:
             return 400, "invalid_payload", {}, None
         if info["uses"] >= self.response_url_max_uses:
             return 404, "used_url", {}, None
+        if not truthy(args.get("delete_original")):
+            refused = message_error(args)
+            if refused is not None:
+                return 400, refused[0], {}, {"effect": "refused", "messages": refused[1]}
         info["uses"] += 1
         return 200, "ok", {}, self._apply_response(info, args)
 
@@ -189,8 +211,23 @@ class WebApiMethods(WorkspaceState):
     def _check_trigger(self, args: dict[str, Any]) -> None:
         trigger_id = self._require(args, "trigger_id")
         issued = self._triggers.get(trigger_id)
-        if issued is not None and time.monotonic() - issued > self.trigger_ttl:
+        if issued is not None and self.now() - issued > self.trigger_ttl:
             raise ApiError("expired_trigger_id")
+
+    @staticmethod
+    def _check_message(args: dict[str, Any]) -> None:
+        """Refuse a message Slack would refuse (``invalid_blocks``, ``msg_too_long``, ...)."""
+        refused = message_error(args)
+        if refused is not None:
+            raise ApiError(*refused)
+
+    def _view_arg(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The ``view`` argument, refused with ``invalid_arguments`` where Slack would."""
+        view = self._require(args, "view")
+        problems = view_problems(view)
+        if problems:
+            raise ApiError("invalid_arguments", problems)
+        return view
 
     def _auth_test(self, args: dict[str, Any], token: str) -> ApiResult:
         identity = self.token_identities.get(token, {})
@@ -209,7 +246,10 @@ class WebApiMethods(WorkspaceState):
         channel = self._resolve_channel(str(self._require(args, "channel")))
         if not (args.get("text") or args.get("blocks") or args.get("attachments")):
             raise ApiError("no_text")
-        self._check_postable(channel)
+        self._check_message(args)
+        self._check_postable(
+            channel, public_without_joining="chat:write.public" in self._scopes(token)
+        )
         thread_ts = args.get("thread_ts") or None
         message = self._new_bot_message(args, thread_ts=thread_ts)
         if thread_ts:
@@ -226,6 +266,7 @@ class WebApiMethods(WorkspaceState):
         user = str(self._require(args, "user"))
         if not (args.get("text") or args.get("blocks") or args.get("attachments")):
             raise ApiError("no_text")
+        self._check_message(args)
         self._check_postable(channel)
         message = self._new_ephemeral(channel, user, args)
         return {"ok": True, "message_ts": message["ts"]}
@@ -240,6 +281,7 @@ class WebApiMethods(WorkspaceState):
             raise ApiError("cant_update_message")
         if not any(args.get(k) is not None for k in ("text", "blocks", "attachments")):
             raise ApiError("no_text")
+        self._check_message(args)
         # Slack keeps fields the update leaves out (blocks/attachments/metadata).
         for key in ("text", "blocks", "attachments", "metadata"):
             if args.get(key) is not None:
@@ -285,7 +327,10 @@ class WebApiMethods(WorkspaceState):
         else:
             channel_id = "G" + "".join(sorted(u.lstrip("UW") for u in users))[:20]
         already_open = channel_id in self.channels
-        self.channels[channel_id] = self._channel_record(channel_id)
+        record = self._channel_record(channel_id)
+        if len(users) > 1:  # a group DM the bot opens with these people: it is in it
+            record.update(is_group=False, is_mpim=True, is_private=True, is_member=True)
+        self.channels[channel_id] = record
         channel: dict[str, Any] = {"id": channel_id}
         if truthy(args.get("return_im")):
             channel = copy.deepcopy(self.channels[channel_id])
@@ -293,16 +338,37 @@ class WebApiMethods(WorkspaceState):
 
     def _conversations_join(self, args: dict[str, Any], token: str) -> ApiResult:
         channel_id = str(self._require(args, "channel"))
-        record = self._channel_record(channel_id)
+        if "channels:join" not in self._scopes(token):
+            raise ApiError("missing_scope")
+        record = self._visible_channel(channel_id)
+        if record.get("is_im"):
+            raise ApiError("method_not_supported_for_channel_type")
         if record.get("is_archived"):
             raise ApiError("is_archived")
+        # Only public channels can be joined; a private one needs an invitation.
+        if record.get("is_private") and not record.get("is_member"):
+            raise ApiError("channel_not_found")
+        already = bool(record.get("is_member"))
         record["is_member"] = True
         self.channels[channel_id] = record
-        return {"ok": True, "channel": copy.deepcopy(record)}
+        result: ApiResult = {"ok": True, "channel": copy.deepcopy(record)}
+        if already:
+            result["already_in_channel"] = True
+        return result
 
     def _conversations_info(self, args: dict[str, Any], token: str) -> ApiResult:
         channel_id = str(self._require(args, "channel"))
-        return {"ok": True, "channel": copy.deepcopy(self._channel_record(channel_id))}
+        return {"ok": True, "channel": copy.deepcopy(self._visible_channel(channel_id))}
+
+    def _visible_channel(self, channel_id: str) -> dict[str, Any]:
+        """The channel's record, or ``channel_not_found`` for a private one the bot is not in."""
+        record = self._channel_record(channel_id)
+        if record.get("is_private") and not record.get("is_member"):
+            raise ApiError("channel_not_found")
+        return record
+
+    def _scopes(self, token: str) -> set[str]:
+        return self.token_scopes.get(token, self.scopes)
 
     def _history_window(
         self, messages: list[dict[str, Any]], args: dict[str, Any]
@@ -322,6 +388,8 @@ class WebApiMethods(WorkspaceState):
 
     def _paginate(self, items: list[Any], args: dict[str, Any], default: int) -> tuple[list, str]:
         limit = int(args.get("limit") or default)
+        if self.history_page_max is not None:
+            limit = min(limit, self.history_page_max)
         start = int(args.get("cursor") or 0)
         page = items[start : start + limit]
         next_cursor = str(start + limit) if start + limit < len(items) else ""
@@ -329,6 +397,7 @@ class WebApiMethods(WorkspaceState):
 
     def _conversations_history(self, args: dict[str, Any], token: str) -> ApiResult:
         channel = str(self._require(args, "channel"))
+        self._check_member(channel)
         top_level = [
             m
             for m in self.messages.get(channel, [])
@@ -349,6 +418,7 @@ class WebApiMethods(WorkspaceState):
     def _conversations_replies(self, args: dict[str, Any], token: str) -> ApiResult:
         channel = str(self._require(args, "channel"))
         ts = str(self._require(args, "ts"))
+        self._check_member(channel)
         thread = [
             m
             for m in self.messages.get(channel, [])
@@ -382,7 +452,7 @@ class WebApiMethods(WorkspaceState):
 
     def _views_open(self, args: dict[str, Any], token: str) -> ApiResult:
         self._check_trigger(args)
-        view = self._store_view(self._require(args, "view"))
+        view = self._store_view(self._view_arg(args))
         user = self._trigger_users.get(str(args.get("trigger_id")))
         if user:
             self.modal_stacks[user] = [view["id"]]
@@ -393,7 +463,7 @@ class WebApiMethods(WorkspaceState):
         user = self._trigger_users.get(str(args.get("trigger_id")))
         stack = self.modal_stacks.get(user or "", [])
         view = self._store_view(
-            self._require(args, "view"),
+            self._view_arg(args),
             root_view_id=self.views[stack[0]]["id"] if stack else None,
             previous_view_id=stack[-1] if stack else None,
         )
@@ -416,7 +486,7 @@ class WebApiMethods(WorkspaceState):
         if args.get("hash") and args["hash"] != current["hash"]:
             raise ApiError("hash_conflict")
         view = self._store_view(
-            self._require(args, "view"),
+            self._view_arg(args),
             view_id=current["id"],
             root_view_id=current.get("root_view_id"),
             previous_view_id=current.get("previous_view_id"),
@@ -431,6 +501,7 @@ class WebApiMethods(WorkspaceState):
         raw_view = self._require(args, "view")
         if not isinstance(raw_view, dict) or raw_view.get("type") != "home":
             raise ApiError("invalid_arguments")
+        raw_view = self._view_arg(args)
         current = self.home_views.get(user_id)
         if current is not None and args.get("hash") and args["hash"] != current["hash"]:
             raise ApiError("hash_conflict")

@@ -20,6 +20,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.config import DEFAULT_SCOPES
+
 DEFAULT_TOKEN = "xoxb-test-token"
 TEAM_ID = "T0TEST"
 TEAM_NAME = "Test Team"
@@ -32,11 +34,24 @@ ApiResult = dict[str, Any]
 
 
 class ApiError(Exception):
-    """Raised by a method handler to answer ``{"ok": false, "error": ...}``."""
+    """Raised by a method handler to answer ``{"ok": false, "error": ...}``.
 
-    def __init__(self, error: str) -> None:
+    ``messages`` become ``response_metadata.messages``, where Slack explains
+    ``invalid_blocks`` and ``invalid_arguments`` (``[ERROR] ... [json-pointer:...]``).
+    """
+
+    def __init__(self, error: str, messages: list[str] | None = None) -> None:
         super().__init__(error)
         self.error = error
+        self.messages = messages or []
+
+    def answer(self) -> ApiResult:
+        """The ``ok: false`` body Slack sends for this error."""
+        result: ApiResult = {"ok": False, "error": self.error}
+        if self.messages:
+            result["errors"] = [m.removeprefix("[ERROR] ") for m in self.messages]
+            result["response_metadata"] = {"messages": list(self.messages)}
+        return result
 
 
 def truthy(value: Any) -> bool:
@@ -77,9 +92,10 @@ class WorkspaceState:
         bot_user_id: str = BOT_USER_ID,
         bot_id: str = BOT_ID,
         app_id: str = APP_ID,
-        default_is_member: bool = True,
+        default_is_member: bool = False,
         real_timestamps: bool = False,
         clock: Callable[[], float] | None = None,
+        scopes: Iterable[str] | None = None,
     ) -> None:
         self.valid_tokens: set[str] = (
             set(valid_tokens) if valid_tokens is not None else {DEFAULT_TOKEN}
@@ -92,10 +108,16 @@ class WorkspaceState:
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.app_id = app_id
+        # Like Slack, the bot is in no channel it was not added to or did not join;
+        # DMs with the bot are the exception.
         self.default_is_member = default_is_member
+        # The bot token's scopes; by default those of the app's manifest.
+        self.scopes: set[str] = set(DEFAULT_SCOPES if scopes is None else scopes)
+        self.token_scopes: dict[str, set[str]] = {}
         # Tests want predictable message ts values; the sandbox wants the time of day.
         self.real_timestamps = real_timestamps or clock is not None
         self._clock = clock or time.time
+        self._offset = 0.0
         self._last_ts = 0.0
 
         self.users: dict[str, dict[str, Any]] = {}
@@ -113,6 +135,24 @@ class WorkspaceState:
         self._version = 0
         self._ids = itertools.count(1)
         self._ts_counter = itertools.count(1)
+
+    # ------------------------------------------------------------------ time
+
+    def now(self) -> float:
+        """The stand-in's "now" (epoch seconds): its clock plus what ``advance`` added.
+
+        Everything in the stand-in that expires or refills (response URLs, trigger ids,
+        rate limits) reads this, so a test can move time instead of waiting.
+        """
+        with self._lock:
+            return self._clock() + self._offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the stand-in's clock forward by ``seconds`` (never backwards)."""
+        if seconds < 0:
+            raise ValueError("the stand-in's clock only moves forward")
+        with self._lock:
+            self._offset += seconds
 
     # ------------------------------------------------------------------ change notification
 
@@ -209,8 +249,15 @@ class WorkspaceState:
         is_member: bool = True,
         is_archived: bool = False,
         is_private: bool = False,
+        is_mpim: bool = False,
     ) -> dict[str, Any]:
-        """Declare a channel; posting to it honours ``is_member`` and ``is_archived``."""
+        """Declare a channel; the Web API honours ``is_member`` and ``is_archived`` like Slack.
+
+        A public channel the bot is not in takes its posts (``chat:write.public``) but not
+        history reads or ephemerals; a private channel or group DM (``is_mpim``) it is not
+        in does not exist for it at all (``channel_not_found``) until ``invite``.
+        """
+        is_private = is_private or is_mpim
         with self._lock:
             channel = self._channel_record(channel_id)
             channel.update(
@@ -218,12 +265,21 @@ class WorkspaceState:
                 is_archived=is_archived,
                 is_private=is_private,
                 is_channel=not is_private and channel_id.startswith("C"),
-                is_group=is_private,
+                is_group=is_private and not is_mpim,
+                is_mpim=is_mpim,
             )
             if name or "name" in channel:
                 channel["name"] = name or channel["name"]
             self.channels[channel_id] = channel
         return channel
+
+    def invite(self, channel_id: str) -> None:
+        """A person adds the bot to a channel (``/invite @bot``): it becomes a member."""
+        with self._lock:
+            record = self._channel_record(channel_id)
+            record["is_member"] = True
+            self.channels[channel_id] = record
+            self.touch()
 
     def add_message(
         self,
@@ -250,8 +306,10 @@ class WorkspaceState:
         team: str | None = None,
         user_id: str | None = None,
         bot_id: str | None = None,
+        scopes: Iterable[str] | None = None,
     ) -> None:
-        """Accept another token, optionally with its own auth.test identity (other workspace)."""
+        """Accept another token, optionally with its own auth.test identity (other workspace)
+        and its own scopes (by default the stand-in's ``scopes``)."""
         identity = {
             key: value
             for key, value in {
@@ -266,6 +324,8 @@ class WorkspaceState:
             self.valid_tokens.add(token)
             self.revoked_tokens.discard(token)
             self.token_identities[token] = identity
+            if scopes is not None:
+                self.token_scopes[token] = set(scopes)
 
     def revoke(self, token: str) -> None:
         """Make a token answer ``token_revoked`` (as after an uninstall)."""
@@ -345,7 +405,7 @@ class WorkspaceState:
 
     def _next_ts(self) -> str:
         if self.real_timestamps:
-            self._last_ts = max(self._clock(), self._last_ts + 0.000001)
+            self._last_ts = max(self.now(), self._last_ts + 0.000001)
             return f"{self._last_ts:.6f}"
         micros = 1_700_000_000_000_000 + next(self._ts_counter) * 100
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
@@ -425,13 +485,27 @@ class WorkspaceState:
         self.ephemeral[(channel, user or "")].append(message)
         return message
 
-    def _check_postable(self, channel: str) -> None:
-        record = self.channels.get(channel)
-        if record is None:
-            return
+    def _check_postable(self, channel: str, *, public_without_joining: bool = False) -> None:
+        """Refuse a post where Slack would: archived, or not a member.
+
+        ``public_without_joining`` is chat.postMessage with ``chat:write.public``: a public
+        channel takes the post although the bot never joined it.
+        """
+        record = self._channel_record(channel)
         if record.get("is_archived"):
             raise ApiError("is_archived")
-        if not record.get("is_member", True):
+        if public_without_joining and not record.get("is_private"):
+            return
+        self._check_member(channel)
+
+    def _check_member(self, channel: str) -> None:
+        """Refuse what needs membership (history, ephemerals) where the bot is not in.
+
+        Public channels answer ``not_in_channel``; private channels, group DMs and DMs
+        between other people ``channel_not_found``, as they are invisible to non-members.
+        """
+        record = self._channel_record(channel)
+        if not record.get("is_member"):
             raise ApiError("channel_not_found" if record.get("is_private") else "not_in_channel")
 
     @staticmethod
