@@ -11,16 +11,17 @@ import logging
 
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
 
 from bot.config import Settings
 from bot.domain import DEFAULT_CHECKLIST
 from bot.errors import NotFound, UserError
 from bot.models import Team
 from bot.mrkdwn import escape
-from bot.services import assessments, overview
+from bot.services import assessments, channels, overview
 from bot.services import teams as team_service
 from bot.services.assessments import NOTE_MAX, Outcome
-from handlers.base import Req, deliver, from_view, listener, parse_value
+from handlers.base import Req, deliver, dm, from_view, listener, parse_value
 from handlers.commands import subcommand
 from handlers.ids import Action, Block, Callback
 from messages import render
@@ -72,9 +73,9 @@ def refresh_home(req: Req) -> None:
         log.info("could not refresh App Home for %s: %s", req.user_id, error.response.get("error"))
 
 
-def _after(req: Req, outcome: Outcome, *, response_url: str | None = None) -> None:
+def _after(req: Req, outcome: Outcome) -> None:
     req.session.commit()  # the click is saved before Slack hears anything about it
-    deliver(req, outcome_message(req, outcome), replace=True, response_url=response_url)
+    deliver(req, outcome_message(req, outcome), replace=True)
     if outcome.finished is not None and not outcome.stale:
         refresh_home(req)
 
@@ -84,12 +85,34 @@ def _after(req: Req, outcome: Outcome, *, response_url: str | None = None) -> No
 
 @subcommand("assess")
 def assess(req: Req, text: str) -> None:
-    team, created = _team_arg(req, text, create=True)
+    refused: list[str] = []
+
+    def can_bind(channel_id: str) -> bool:
+        if channels.can_post(req.client, channel_id):
+            return True
+        refused.append(channel_id)
+        return False
+
+    team, created = team_service.resolve_team(
+        req.session,
+        req.team_id,
+        text,
+        channel_id=req.channel_id,
+        user_id=req.user_id,
+        create=True,
+        can_bind=can_bind,
+    )
     question, resumed = assessments.start_or_resume(req.session, team, req.user_id)
     notice = None
     if created:
         notice = f"Created team *{escape(team.name)}*"
         notice += " and made this channel its home." if team.home_channel_id else "."
+        if refused:
+            notice += (
+                f" {channels.invite_hint(req.context.bot_user_id, refused[0])}, then pick it"
+                f" as the team's home with `{req.settings.slash_command} team {escape(team.name)}`"
+                " to get its level changes announced there."
+            )
     elif resumed:
         notice = "Resuming where you left off; every answer so far is saved."
     req.session.commit()
@@ -171,6 +194,13 @@ def on_add_note(req: Req) -> None:
     req.client.views_open(trigger_id=req.body["trigger_id"], view=view)
 
 
+NOTE_SAVED_ELSEWHERE = {
+    "title": "Answer saved",
+    "text": ":floppy_disk: Saved your answer and note. The message you clicked can no longer"
+    " be updated (Slack allows 30 minutes), so what comes next is in your DM with me.",
+}
+
+
 @listener
 def on_note_submitted(req: Req) -> None:
     view = req.body.get("view") or {}
@@ -198,9 +228,34 @@ def on_note_submitted(req: Req) -> None:
     outcome = assessments.answer(
         req.session, req.team_id, assessment_id, capability_id, choice, req.user_id, note=note
     )
-    req.session.commit()
-    req.ack()
-    _after(req, outcome, response_url=meta.get("r") or None)
+    req.session.commit()  # the answer and note are saved whatever happens below
+    message = outcome_message(req, outcome)
+    # Replace the clicked message before answering the modal: if its response URL has expired
+    # (30 minutes, or used 5 times), the modal itself is the one place to say where the next
+    # step went. The URL answers in milliseconds, well inside Slack's 3 seconds.
+    if _replace_via(meta.get("r") or "", message):
+        req.ack()
+    else:
+        req.ack(response_action="update", view=render("notice_modal", **NOTE_SAVED_ELSEWHERE))
+        dm(req, message, context_hint="after a note, for an expired response URL")
+    if outcome.finished is not None and not outcome.stale:
+        refresh_home(req)
+
+
+def _replace_via(response_url: str, message: dict) -> bool:
+    """Replace the message behind `response_url` with `message`; False if Slack refuses."""
+    if not response_url:
+        return False
+    try:
+        answer = WebhookClient(response_url, timeout=2).send_dict(
+            {**message, "replace_original": True, "response_type": "ephemeral"}
+        )
+    except OSError as error:
+        log.warning("could not reach the response URL: %s", error)
+        return False
+    if answer.status_code != 200:
+        log.info("response URL refused the reply (HTTP %s %s)", answer.status_code, answer.body)
+    return answer.status_code == 200
 
 
 @listener

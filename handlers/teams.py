@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from bot.config import Settings
 from bot.errors import Forbidden, UserError
 from bot.mrkdwn import escape
-from bot.services import overview, people
+from bot.services import channels, overview, people
 from bot.services import teams as team_service
 from handlers.base import Req, deliver, listener, parse_value
 from handlers.commands import subcommand
@@ -85,6 +85,13 @@ def on_team_submitted(req: Req) -> None:
     if not owners:
         req.ack(response_action="errors", errors={Block.TEAM_OWNERS: "Pick at least one owner."})
         return
+    if channel and not channels.can_post(req.client, channel):
+        hint = channels.invite_hint(req.context.bot_user_id, channel)
+        req.ack(
+            response_action="errors",
+            errors={Block.TEAM_CHANNEL: f"{hint}, then save again, or pick a public channel."},
+        )
+        return
     team_id = meta.get("team_id")
     clash = team_service.find_team(req.session, req.team_id, name)
     if clash is not None and clash.id != team_id:
@@ -111,20 +118,15 @@ def on_team_submitted(req: Req) -> None:
         )
         verb = "Created"
     req.session.commit()
-    req.ack()
-    text = f"{verb} team *{escape(saved.name)}*" + (
+    text = f":white_check_mark: {verb} team *{escape(saved.name)}*" + (
         f" with home channel <#{saved.home_channel_id}>." if saved.home_channel_id else "."
     )
-    notify_channel = meta.get("channel_id") or ""
-    try:
-        if notify_channel:
-            req.client.chat_postEphemeral(
-                channel=notify_channel, user=req.user_id, **render("notice", text=text)
-            )
-        else:
-            req.client.chat_postMessage(channel=req.user_id, **render("notice", text=text))
-    except SlackApiError as error:
-        log.info("could not confirm the team edit: %s", error.response.get("error"))
+    # The modal's own answer is the one place sure to reach the person: an ephemeral needs
+    # the bot to be in the channel the modal was opened from, which it often is not.
+    req.ack(
+        response_action="update",
+        view=render("notice_modal", title=f"Team {verb.lower()}", text=text),
+    )
 
 
 @subcommand("teams", writes=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -192,12 +192,14 @@ def resolve_team(
     create: bool,
     owned_fallback: bool = False,
     example: str = "/mlops status Fraud ML",
+    can_bind: Callable[[str], bool] | None = None,
 ) -> tuple[Team, bool]:
     """The team a command means: named (created if `create`), else bound to the channel,
     else (with `owned_fallback`) the only team the person owns.
 
     Returns (team, created). Raises NotFound with what to type when nothing matches;
-    `example` is the command shown there.
+    `example` is the command shown there. `can_bind(channel_id)` says whether the bot can
+    post there later (see services.channels); a channel it cannot post in is not made home.
     """
     if name.strip():
         cleaned = clean_team_name(name)
@@ -209,6 +211,8 @@ def resolve_team(
         # The first team named in a channel makes it home; DMs and busy channels stay unbound.
         bindable = bool(channel_id) and channel_id[0] in "CG"
         if bindable and teams_in_channel(session, workspace_id, channel_id):
+            bindable = False
+        if bindable and can_bind is not None and not can_bind(channel_id):
             bindable = False
         return create_team(
             session,
