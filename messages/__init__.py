@@ -81,8 +81,51 @@ def linkify(escaped: str) -> str:
 
 
 def chunks(items: list, size: int) -> list[list]:
-    """Split a list so each section stays far below the 3,000-character limit."""
+    """Split a list into groups of at most `size` (pages of buttons, rows of a list)."""
     return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
+
+
+SECTION_TEXT = 3000  # Slack's limit for a section's text, counted as sent (after escaping)
+
+_OPEN_ENTITY = re.compile(r"&[a-z]{0,3}$")
+
+
+def fit(escaped: Any, limit: int) -> str:
+    """Cut text that is already escaped mrkdwn to `limit` characters, with an ellipsis.
+
+    Slack counts characters as sent, so the cut happens after escaping (an 80-character
+    name of `&` is 400 characters by then), and never inside an entity (`&amp;`) or a
+    `<...>` link or mention, which would show as broken markup.
+    """
+    text = str(escaped)
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    cut = _OPEN_ENTITY.sub("", cut)
+    if cut.rfind("<") > cut.rfind(">"):
+        cut = cut[: cut.rfind("<")]
+    return cut + "…"
+
+
+def pack(lines: list[str], limit: int = SECTION_TEXT, first: str = "") -> list[str]:
+    """Join escaped lines into as few texts as fit `limit` each (one per section).
+
+    `first` (a heading) starts the first text. A line longer than `limit` alone is cut with
+    `fit`, so every text is within the limit whatever the input.
+    """
+    texts: list[str] = []
+    current = first
+    for line in lines:
+        line = fit(line, limit)
+        joined = f"{current}\n{line}" if current else line
+        if len(joined) <= limit:
+            current = joined
+            continue
+        texts.append(current)
+        current = line
+    if current or not texts:
+        texts.append(current)
+    return texts
 
 
 def _tojson(value: Any) -> str:
@@ -107,6 +150,8 @@ def _environment() -> Environment:
     env.filters["answer_label"] = answer_label
     env.filters["slack_date"] = slack_date
     env.filters["chunks"] = chunks
+    env.filters["fit"] = fit
+    env.filters["pack"] = pack
     env.filters["linkify"] = linkify
     env.filters["merge"] = lambda base, extra: {**base, **extra}
     env.globals["progress_bar"] = progress_bar

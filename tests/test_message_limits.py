@@ -1,0 +1,295 @@
+"""Every template stays inside Block Kit's limits for the worst input the bot accepts.
+
+Why: Slack refuses a whole message when one section is 3,001 characters or a message has 51
+blocks, and the person then sees nothing at all (not even the DM fallback, which carries the
+same blocks). Limits count text as sent, after escaping: a name of 80 `&` is 400 characters
+by then. So each template is rendered here with the largest input the bot lets in (80-char
+names of `&`, notes of the longest length the note field takes, 500 teams, the longest
+history the bot keeps) and checked with the same rules the Slack stand-in applies.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+from sqlalchemy import select
+
+from bot.config import Settings
+from bot.domain import DEFAULT_CHECKLIST, level_label
+from bot.models import Team
+from bot.sandbox.slack_api.limits import message_error, view_problems
+from bot.services import assessments, digests, overview
+from bot.services import teams as team_service
+from bot.services.assessments import NOTE_MAX
+from bot.services.teams import NAME_MAX
+from handlers.commands import help_message
+from messages import fit, pack, render
+
+WS = "T0TEST"
+NAME = "&" * NAME_MAX
+# `&` escapes to five characters, and the URLs become <links> a cut must not split.
+NOTE = (("&" * 60 + " https://runs.example/?a=1&b=2 ") * NOTE_MAX)[:NOTE_MAX]
+SETTINGS = Settings(slack_bot_token="xoxb-x", slack_signing_secret="s", database_url="sqlite://")
+
+
+def valid_message(message: dict) -> dict:
+    assert message.get("text"), "a message needs fallback text"
+    refused = message_error(message)
+    assert refused is None, refused
+    return message
+
+
+def valid_view(view: dict) -> dict:
+    problems = view_problems(view)
+    assert not problems, problems
+    return view
+
+
+def longest_text(message: dict) -> int:
+    return max(len(b["text"]["text"]) for b in message["blocks"] if "text" in b)
+
+
+def worst_team(session, name: str = NAME, runs: int = 1):
+    """A team answered `runs` times over, every answer with the longest note, alternating
+    all-yes and all-no so each run changes the level (the longest history)."""
+    team = team_service.create_team(session, WS, name, "U1")
+    for run in range(runs):
+        question, _ = assessments.start_or_resume(session, team, "U1")
+        value = "yes" if run % 2 == 0 else "no"
+        while question is not None:
+            outcome = assessments.answer(
+                session,
+                WS,
+                question.assessment.id,
+                question.capability.id,
+                value,
+                "U1",
+                note=f"{run}{NOTE}"[:NOTE_MAX],
+            )
+            question = outcome.question
+    session.flush()
+    return team
+
+
+def many_teams(session, count: int = 500) -> None:
+    for number in range(count):
+        team_service.create_team(session, WS, f"{'&' * (NAME_MAX - 4)}{number:04d}", "U1")
+    session.flush()
+
+
+# ---------------------------------------------------------------- the helpers themselves
+
+
+def test_fit_cuts_after_escaping_and_never_inside_an_entity_or_link():
+    assert fit("&amp;" * 10, 13) == "&amp;&amp;…"
+    assert fit("see <https://a.example/x> now", 12) == "see …"
+    assert fit("short", 10) == "short"
+    for limit in range(2, 40):
+        cut = fit("&amp;&lt;<https://x.example/&amp;>" * 3, limit)
+        assert len(cut) <= limit
+        assert cut.count("<") == cut.count(">")
+
+
+def test_pack_keeps_every_text_within_the_limit_and_loses_no_line():
+    lines = [f"line {i} " + "x" * (i * 37 % 700) for i in range(100)] + ["y" * 5000]
+    texts = pack(lines, 3000, first="*Heading*")
+    assert all(len(text) <= 3000 for text in texts)
+    assert texts[0].startswith("*Heading*")
+    assert sum(text.count("line ") for text in texts) == 100
+
+
+# ---------------------------------------------------------------- conversation and read-back
+
+
+def test_history_with_the_longest_history_and_notes(session):
+    team = worst_team(session, runs=overview_changes_kept() + 1)
+    data = overview.history(session, team)
+    assert data.changes and data.edits and data.more_edits
+    message = valid_message(render("history", command="/mlops", **vars(data)))
+    assert len(message["blocks"]) <= 50
+
+
+def overview_changes_kept() -> int:
+    return 20  # overview.history keeps the latest 20 level changes
+
+
+def test_level_card_and_status_modal_with_a_note_on_every_answer(session):
+    team = worst_team(session)
+    state = team_service.team_states(session, WS, [team])[0]
+    message = valid_message(render("level_card", s=state, change=None, notice="x" * 500))
+    valid_view(render("status_modal", blocks=message["blocks"]))
+
+
+def test_next_step_for_the_worst_name(session):
+    team = team_service.create_team(session, WS, NAME, "U1")
+    state = team_service.team_states(session, WS, [team])[0]
+    valid_message(render("next_step", s=state))
+
+
+def test_question_with_a_draft_note_and_the_last_runs_note(session):
+    team = worst_team(session)  # a finished run: every question shows "Last time" + note
+    question, _ = assessments.start_or_resume(session, team, "U1")
+    valid_message(render("question", q=question, notice="Resuming where you left off."))
+    outcome = assessments.answer(
+        session, WS, question.assessment.id, question.capability.id, "no", "U1", note=NOTE
+    )
+    back = assessments.back(session, WS, question.assessment.id, outcome.question.capability.id)
+    assert back.question.draft is not None and back.question.draft.note
+    valid_message(render("question", q=back.question, notice=None))
+
+
+def test_note_modal_with_the_longest_note_and_response_url(session):
+    team = worst_team(session)
+    question, _ = assessments.start_or_resume(session, team, "U1")
+    outcome = assessments.answer(
+        session, WS, question.assessment.id, question.capability.id, "no", "U1", note=NOTE
+    )
+    back = assessments.back(session, WS, question.assessment.id, outcome.question.capability.id)
+    response_url = "https://hooks.slack.com/actions/T0TEST/" + "1" * 20 + "/" + "a" * 40
+    metadata = json.dumps({"a": 1, "c": "x" * 64, "r": response_url})
+    view = valid_view(render("note_modal", q=back.question, metadata=metadata, note_max=NOTE_MAX))
+    text_input = view["blocks"][-1]["element"]
+    assert len(text_input["initial_value"]) <= text_input["max_length"]
+
+
+def test_team_modal_with_the_worst_name(session):
+    team = team_service.create_team(session, WS, NAME, "U1")
+    metadata = json.dumps({"team_id": team.id, "channel_id": "C" * 20})
+    valid_view(
+        render(
+            "team_modal",
+            team=team,
+            name=team.name,
+            channel_id="C0123456789",
+            owners=[f"U{i:010d}" for i in range(20)],
+            metadata=metadata,
+        )
+    )
+
+
+def test_teams_overview_with_500_teams_on_every_page(session):
+    many_teams(session)
+    first = overview.teams_overview(session, WS, 1)
+    assert first.pages > 1
+    for page in range(1, first.pages + 1):
+        data = overview.teams_overview(session, WS, page)
+        valid_message(render("teams", command="/mlops", **vars(data)))
+
+
+def test_app_home_of_someone_owning_500_teams(session):
+    many_teams(session)
+    data = overview.home(session, WS, "U1")
+    valid_view(render("home", command="/mlops", **vars(data)))
+
+
+def test_help_for_the_longest_unknown_word():
+    valid_message(help_message("/" + "&" * 31, unknown="&" * 3000))
+
+
+def test_notice_and_notice_modal_with_the_longest_text():
+    text = "&amp;" * 1000
+    assert longest_text(valid_message(render("notice", text=text))) <= 3000
+    valid_view(render("notice_modal", title="Team created and saved", text=text))
+
+
+# ---------------------------------------------------------------- what the bot sends on its own
+
+
+def test_digest_with_500_teams_moving_and_stale(bot):
+    """On the app's own sessions: the digest caches its summary per database URL."""
+    session = bot.session()
+    many_teams(session)
+    for team in session.scalars(select(Team).limit(30)):
+        team.level = 1
+        team.last_assessed_at = datetime(2020, 1, 1, tzinfo=UTC)
+    session.flush()
+    now = datetime.now(UTC)
+    context = digests.digest_context(session, WS, SETTINGS, now - timedelta(days=7), now)
+    valid_message(render("digest", **context, cadence="weekly", since="Mon 23 Nov"))
+    session.close()
+
+
+def owner_context(team_id: int = 1) -> dict:
+    return {
+        "team": NAME,
+        "team_id": team_id,
+        "cadence": "weekly",
+        "command": "/mlops",
+        "team_value": json.dumps({"team_id": team_id}),
+        "snooze_options": [
+            {"label": f"{weeks} weeks", "value": json.dumps({"team_id": team_id, "days": weeks})}
+            for weeks in (1, 2, 4)
+        ],
+        "min_date": "2026-12-01",
+    }
+
+
+def test_nudge_and_reminder_for_the_worst_name():
+    """Both include delivery_snooze_elements, whose confirm text is limited to 300."""
+    step = DEFAULT_CHECKLIST.steps[-1]
+    valid_message(
+        render(
+            "nudge",
+            **owner_context(),
+            level=level_label(0),
+            progress="0 of 9",
+            step={
+                "number": step.number,
+                "title": step.title,
+                "why": step.why,
+                "tools": ", ".join(step.tools),
+            },
+            done_value=json.dumps({"team_id": 1, "step": step.number}),
+        )
+    )
+    valid_message(
+        render("reminder", **owner_context(), days=999, last_assessed="01 Jan 2020", level="L0")
+    )
+
+
+def test_level_change_announcement_for_the_worst_name():
+    for up, from_label in ((True, None), (True, level_label(0)), (False, level_label(2))):
+        valid_message(
+            render(
+                "announcement_level_change",
+                team=NAME,
+                up=up,
+                from_label=from_label,
+                to_label=level_label(1),
+                changed_by="U1",
+                next_step={"number": 9, "title": DEFAULT_CHECKLIST.steps[-1].title},
+                team_id=1,
+                command="/mlops",
+            )
+        )
+
+
+def test_delivery_alert_and_notice_with_the_longest_values():
+    valid_message(
+        render(
+            "delivery_alert",
+            target="<#C0123456789>",
+            reason="&" * 3000,
+            hint="h" * 300,
+            key="level:" + "9" * 300,
+        )
+    )
+    valid_message(render("delivery_notice", text="&amp;" * 1000, hint="&amp;" * 1000))
+
+
+def test_export_messages_for_the_worst_name(session):
+    team = team_service.create_team(session, WS, NAME, "U1")
+    valid_message(render("export_empty", team=team, command="/mlops"))
+    valid_message(render("export_empty", team=None, command="/mlops"))
+    data = SimpleNamespace(
+        team=NAME,
+        team_count=500,
+        answers=[{}] * 10_000,
+        level_changes=[{}] * 500,
+        exported_at="2026-11-30T09:00:00+00:00",
+        filename="mlops-maturity.csv",
+    )
+    valid_message(render("export_sent", data=data))
+    assert isinstance(render("export_comment", data=data), str)
