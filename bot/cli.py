@@ -18,6 +18,7 @@ from slack_bolt.error import BoltError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import ConfigError, Settings, load_settings, redact_url
+from bot.migrate import SchemaBehind
 
 log = logging.getLogger("mlops-bot")
 
@@ -57,8 +58,31 @@ def _web_app(settings: Settings):
     return runtime, WebApp(create_app(settings, runtime), runtime)
 
 
+def _require_current_schema(settings: Settings) -> None:
+    """Refuse to serve or work on a database that is not migrated to this version.
+
+    Otherwise every person would hear "I can't reach my database" while the database is
+    fine. A database that does not answer yet is left to the process's own retries.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.db import make_engine
+    from bot.migrate import schema_is_current
+
+    engine = make_engine(settings.database_url)
+    try:
+        current = schema_is_current(engine)
+    except SQLAlchemyError:
+        return
+    finally:
+        engine.dispose()
+    if not current:
+        raise SchemaBehind()
+
+
 def cmd_web(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    _require_current_schema(settings)
     port = args.port or settings.port
     workers = args.workers or int(os.environ.get("WEB_CONCURRENCY") or 1)
     if workers > 1:
@@ -87,6 +111,7 @@ def cmd_socket(args: argparse.Namespace) -> int:
     from bot.app import Runtime, create_app
 
     settings = _settings(args, require_app_token=True)
+    _require_current_schema(settings)
     runtime = Runtime.from_settings(settings)
     app = create_app(settings, runtime)
     SocketModeHandler(app, settings.slack_app_token).start()
@@ -98,6 +123,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from bot.worker import run_forever
 
     settings = _settings(args, require_signing_secret=False)  # it sends, never receives
+    _require_current_schema(settings)
     run_forever(Runtime.from_settings(settings), drain_only=args.drain_only)
     return 0
 
@@ -397,6 +423,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except ConfigError as error:
         print(f"mlops-bot: configuration error: {error}", file=sys.stderr)
+        return 2
+    except SchemaBehind as error:
+        print(f"mlops-bot: {error}", file=sys.stderr)
         return 2
     except SQLAlchemyError as error:
         # e.g. `migrate` on a database that does not exist: the driver's words, one line.

@@ -3,10 +3,14 @@ without an alembic.ini in the working directory."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
 
 import migrations
 from bot.config import normalise_database_url
@@ -20,6 +24,35 @@ def alembic_config(database_url: str) -> Config:
         "sqlalchemy.url", normalise_database_url(database_url).replace("%", "%%")
     )
     return config
+
+
+SCHEMA_BEHIND = "the database schema is not at the latest migration: run `mlops-bot migrate`"
+
+
+class SchemaBehind(Exception):
+    """The database answers but was never migrated, or not to this version's head."""
+
+    def __init__(self) -> None:
+        super().__init__(SCHEMA_BEHIND)
+
+
+def schema_is_current(engine: Engine) -> bool:
+    """True when the database's Alembic revision is this code's head revision.
+
+    A database error (it does not answer) propagates: that is a different problem, which
+    the caller reports its own way.
+    """
+    heads = set(ScriptDirectory(str(Path(migrations.__file__).parent)).get_heads())
+    # Alembic says "Context impl SQLiteImpl." at INFO whenever it looks: not worth a line here
+    chatty = logging.getLogger("alembic.runtime.migration")
+    level = chatty.level
+    chatty.setLevel(logging.WARNING)
+    try:
+        with engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+    finally:
+        chatty.setLevel(level)
+    return current == heads
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:

@@ -38,6 +38,7 @@ from waitress.utilities import RequestEntityTooLarge
 from bot.app import Runtime
 from bot.config import Settings
 from bot.db import database_ok
+from bot.migrate import SCHEMA_BEHIND, schema_is_current
 from bot.observability import Metrics, worker_tick_age
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,7 @@ class WebApp:
         self.max_body = settings.max_request_bytes
         self.metrics_token = settings.metrics_token
         self.operator_port: int | None = None  # set by gunicorn's bind of METRICS_PORT
+        self._schema_ok = False
         # Bolt logs every unsigned request at INFO with its whole body (up to the cap):
         # a stranger could fill the logs. We log 401s ourselves, rate-limited, without it.
         logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)
@@ -249,7 +251,10 @@ class WebApp:
         """Public: up or not, and whether the database answers. The operator's address
         adds the worker's tick age (how the deployment is doing is not the world's business)."""
         ok = database_ok(self.runtime.engine)
-        report = {"status": "ok" if ok else "unavailable", "database": ok}
+        report: dict[str, object] = {"status": "ok" if ok else "unavailable", "database": ok}
+        if ok and not self._schema_current():
+            ok = False
+            report.update(status="unavailable", reason=SCHEMA_BEHIND)
         if ok and detailed:
             try:
                 report["worker_last_tick_age_seconds"] = worker_tick_age(self.runtime.engine)
@@ -262,6 +267,15 @@ class WebApp:
             [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
         )
         return [body]
+
+    def _schema_current(self) -> bool:
+        """Checked until it is true once (a migration only ever moves the schema forward)."""
+        if not self._schema_ok:
+            try:
+                self._schema_ok = schema_is_current(self.runtime.engine)
+            except SQLAlchemyError:
+                return True  # the database stopped answering: database_ok says so next time
+        return self._schema_ok
 
 
 def _local_port(environ) -> int | None:
