@@ -54,15 +54,20 @@ def make_web_client(settings: Settings, *, retry_rate_limits: bool = True) -> We
     Listeners may retry once on a 429 after acknowledging; the outbox sender passes
     `retry_rate_limits=False` because it reschedules instead of sleeping.
     """
-    retry_handlers = [ConnectionErrorRetryHandler(max_retry_count=2)]
+    client = WebClient(token=settings.slack_bot_token or None)
+    return configure_web_client(client, settings, retry_rate_limits=retry_rate_limits)
+
+
+def configure_web_client(
+    client: WebClient, settings: Settings, *, retry_rate_limits: bool = True
+) -> WebClient:
+    """Point `client` at the configured Web API, with our retries and timeout."""
+    client.base_url = settings.slack_api_url
+    client.retry_handlers = [ConnectionErrorRetryHandler(max_retry_count=2)]
     if retry_rate_limits:
-        retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
-    return WebClient(
-        token=settings.slack_bot_token or None,
-        base_url=settings.slack_api_url,
-        retry_handlers=retry_handlers,
-        timeout=10,
-    )
+        client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
+    client.timeout = 10
+    return client
 
 
 def oauth_settings(settings: Settings, runtime: Runtime) -> OAuthSettings | None:
@@ -88,8 +93,15 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> App:
     """Build the Bolt app for `settings`; pass `runtime` to share an engine with others."""
     runtime = runtime or Runtime.from_settings(settings)
     app = App(
+        # Bolt makes the client from the token, then we point it at SLACK_API_URL: handing
+        # Bolt a client of our own makes it warn on every start that SLACK_BOT_TOKEN (which
+        # it reads from the environment itself) is unused.
+        token=settings.slack_bot_token or None,
         signing_secret=settings.slack_signing_secret,
-        client=make_web_client(settings),
+        # No auth.test at start: a Slack incident must not stop the process (a crash loop).
+        # Bolt checks the token on the first request instead; bot.slack_status reports on
+        # /healthz whether Slack answers.
+        token_verification_enabled=False,
         oauth_settings=oauth_settings(settings, runtime),
         name="mlops-maturity-bot",
         # Bolt's default of 5 workers makes acks queue behind the work done after them;
@@ -98,6 +110,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> App:
             max_workers=LISTENER_THREADS, thread_name_prefix="listener"
         ),
     )
+    # The same client object serves the OAuth flow and the installation-store authorize.
+    configure_web_client(app.client, settings)
 
     @app.middleware
     def provide_runtime(context, next):  # noqa: A002 - Bolt passes `next` by name

@@ -46,16 +46,12 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
     settings = _settings(args, require_slack=False)
     upgrade(settings.database_url)
-    print(f"database at {redact_url(settings.database_url)} is at the latest schema")
+    done = f"database at {redact_url(settings.database_url)} is at the latest schema"
+    if settings.log_format == "json":  # a release phase's log is all JSON, this line too
+        log.info(done)
+    else:
+        print(done)
     return 0
-
-
-def _web_app(settings: Settings):
-    from bot.app import Runtime, create_app
-    from bot.web import WebApp
-
-    runtime = Runtime.from_settings(settings)
-    return runtime, WebApp(create_app(settings, runtime), runtime)
 
 
 def _require_current_schema(settings: Settings) -> None:
@@ -91,11 +87,10 @@ def cmd_web(args: argparse.Namespace) -> int:
 
         GunicornServer(settings, args.host, port, workers, args.threads).run()
         return 0
-    from bot.web import Server
+    from bot.web import Server, build_web_app
 
-    _runtime, wsgi = _web_app(settings)
     Server(
-        wsgi,
+        build_web_app(settings),
         host=args.host,
         port=port,
         threads=args.threads,
@@ -137,7 +132,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.migrate import upgrade
-    from bot.web import Server
+    from bot.web import Server, build_web_app
     from bot.worker import start_background
 
     loose = load_settings(require_slack=False)
@@ -157,8 +152,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     settings = _settings(args)
     upgrade(settings.database_url)
-    runtime, wsgi = _web_app(settings)
-    scheduler = start_background(runtime)
+    wsgi = build_web_app(settings)
+    scheduler = start_background(wsgi.runtime)
     server = Server(
         wsgi,
         host=args.host,

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 from gunicorn.workers.gthread import ThreadWorker
 
 from bot.config import Settings
@@ -128,6 +129,22 @@ def prepare_multiprocess_metrics() -> Path | None:
     return made
 
 
+class RootLogger(Logger):
+    """gunicorn's own lines (start, worker boot and exit, timeouts) through our root handler.
+
+    gunicorn gives its loggers their own text handlers; these hand the records to the root
+    logger instead, which `mlops-bot` has configured, so LOG_FORMAT=json covers every line
+    the process writes and text mode shares one layout.
+    """
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        for logger in (self.error_log, self.access_log):
+            for handler in list(logger.handlers):
+                logger.removeHandler(handler)
+            logger.propagate = True
+
+
 class GunicornServer(BaseApplication):
     """gunicorn configured in code, so the Procfile needs only `mlops-bot web`."""
 
@@ -154,6 +171,7 @@ class GunicornServer(BaseApplication):
             "proc_name": "mlops-bot-web",
             "post_worker_init": _worker_started,
             "child_exit": _worker_gone,
+            "logger_class": RootLogger,
         }
         super().__init__()
 
@@ -163,11 +181,9 @@ class GunicornServer(BaseApplication):
 
     def load(self):
         """Runs in each worker after the fork: a fresh engine and app per process."""
-        from bot.app import Runtime, create_app
-        from bot.web import WebApp
+        from bot.web import build_web_app
 
-        runtime = Runtime.from_settings(self.settings)
-        web = WebApp(create_app(self.settings, runtime), runtime)
+        web = build_web_app(self.settings)
         web.operator_port = self.settings.metrics_port
         return web
 

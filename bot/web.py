@@ -40,6 +40,7 @@ from bot.config import Settings
 from bot.db import database_ok
 from bot.migrate import SCHEMA_BEHIND, schema_is_current
 from bot.observability import Metrics, worker_tick_age
+from bot.slack_status import SlackStatus
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ class WebApp:
     under waitress it is a second listener that calls `operator` directly.
     """
 
-    def __init__(self, app: App, runtime: Runtime):
+    def __init__(self, app: App, runtime: Runtime, slack_status: SlackStatus | None = None):
         settings = runtime.settings
         self.metrics = Metrics(runtime.engine)
         self.slack = _SlackHandler(app, settings.slack_signing_secret, SLACK_PATH, self.metrics)
@@ -134,6 +135,7 @@ class WebApp:
         # Bolt logs every unsigned request at INFO with its whole body (up to the cap):
         # a stranger could fill the logs. We log 401s ourselves, rate-limited, without it.
         logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)
+        self.slack_status = slack_status
 
     def __call__(self, environ, start_response) -> Iterable[bytes]:
         refused = self._read_body(environ, start_response)
@@ -255,6 +257,13 @@ class WebApp:
         if ok and not self._schema_current():
             ok = False
             report.update(status="unavailable", reason=SCHEMA_BEHIND)
+        if self.slack_status is not None:
+            # Still 200 while Slack fails: restarting us would not bring Slack back. Why it
+            # fails (a refused token, say) is for the operator's address only.
+            if ok and self.slack_status.failing:
+                report["status"] = "degraded"
+            if detailed:
+                report["slack"] = self.slack_status.state
         if ok and detailed:
             try:
                 report["worker_last_tick_age_seconds"] = worker_tick_age(self.runtime.engine)
@@ -285,6 +294,20 @@ def _local_port(environ) -> int | None:
         return int(sock.getsockname()[1]) if sock is not None else None
     except (OSError, AttributeError, IndexError, TypeError):
         return None
+
+
+def build_web_app(settings: Settings, runtime: Runtime | None = None) -> WebApp:
+    """The production web app: Bolt, our endpoints, and the background check of Slack.
+
+    `web` and each gunicorn worker call this; the process serves even while Slack is
+    unreachable, and /healthz says so.
+    """
+    from bot.app import create_app
+
+    runtime = runtime or Runtime.from_settings(settings)
+    app = create_app(settings, runtime)
+    status = None if settings.oauth else SlackStatus(app.client).start()
+    return WebApp(app, runtime, status)
 
 
 class _RefusalTask(ErrorTask):

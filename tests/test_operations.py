@@ -3,12 +3,15 @@ one clear line, and the CLI's operator tools. Real processes, real databases."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
@@ -23,6 +26,7 @@ from tests.conftest import (
     fresh_sqlite_url,
     postgres_url_or_skip,
 )
+from tests.signed_client import SlackClient
 from tests.tcp_forwarder import TcpForwarder
 from tests.test_cli import clean_env, mlops_bot
 
@@ -151,3 +155,115 @@ def test_worker_logs_a_database_outage_once_and_a_summary_when_it_is_back(tmp_pa
     assert "while draining the outbox" in outage and "retrying with backoff" in outage
     (back,) = [line for line in lines if "database is back" in line]
     assert re.search(r"after \d+ s of outage \(\d+ failed attempts?\)", back)
+
+
+def _start(args: list[str], cwd, env) -> tuple[subprocess.Popen, list[str]]:
+    """Start `mlops-bot ARGS`, collecting its output lines on a thread as they come."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True).start()
+    return process, lines
+
+
+def _healthz(port: int, process: subprocess.Popen, lines: list[str], until, timeout=60) -> dict:
+    """GET /healthz until `until(report)` holds; the process must stay up all along."""
+    deadline = time.monotonic() + timeout
+    report: dict = {}
+    while True:
+        assert process.poll() is None, "".join(lines)
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
+                assert answer.status == 200
+                report = json.loads(answer.read())
+            if until(report):
+                return report
+        except OSError:
+            pass  # not listening yet
+        assert time.monotonic() < deadline, f"/healthz said {report}:\n" + "".join(lines)
+        time.sleep(0.2)
+
+
+def test_web_starts_while_slack_is_unreachable_and_says_so_on_healthz(tmp_path, slack):
+    """A Slack incident at start: serve anyway, report it, and recover when Slack is back."""
+    url = fresh_sqlite_url(tmp_path)
+    upgrade(url)
+    slack_port = urlsplit(slack.api_url).port
+    gateway = TcpForwarder(free_port(), ("127.0.0.1", slack_port))  # off: Slack is down
+    port, operator = free_port(), free_port()
+    env = clean_env(
+        SLACK_BOT_TOKEN=BOT_TOKEN,  # in the environment, where Bolt reads it too
+        SLACK_SIGNING_SECRET="start-secret",
+        SLACK_API_URL=slack.api_url.replace(f":{slack_port}/", f":{gateway.port}/"),
+        DATABASE_URL=url,
+        METRICS_PORT=str(operator),
+    )
+    process, lines = _start(["web", "--host", "127.0.0.1", "--port", str(port)], tmp_path, env)
+    try:
+        down = _healthz(operator, process, lines, lambda r: r["slack"] != "checking")
+        assert down["status"] == "degraded" and down["database"] is True
+        assert down["slack"].startswith("Slack's Web API is not reachable")
+        public = _healthz(port, process, lines, lambda r: True)
+        assert public == {"status": "degraded", "database": True}  # the reason is not public
+        time.sleep(3)  # retries go on meanwhile, quietly
+        gateway.start()
+        up = _healthz(operator, process, lines, lambda r: r["slack"] == "ok")
+        assert up["status"] == "ok"
+        client = SlackClient(
+            base_url=f"http://127.0.0.1:{port}", signing_secret="start-secret", fake_slack=slack
+        )
+        assert client.command("help").status == 200
+        (reply,) = slack.wait_for("response_url", timeout=10)
+        assert "/mlops assess" in json.dumps(reply.args["blocks"])
+    finally:
+        gateway.stop()
+        process.terminate()
+        process.wait(timeout=15)
+    output = "".join(lines)
+    assert "Traceback" not in output
+    assert len([line for line in lines if "not reachable" in line]) == 1, output
+    assert "Slack's Web API answers again after" in output
+    # Bolt's "As you gave `client` as well, `token` will be unused" and kin: not a warning
+    # on every start.
+    assert not [line for line in lines if "WARNING slack_bolt" in line], output
+
+
+def test_with_log_format_json_every_line_of_gunicorn_web_is_json(tmp_path, slack):
+    url = fresh_sqlite_url(tmp_path)
+    upgrade(url)
+    port, operator = free_port(), free_port()
+    env = clean_env(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET="json-secret",
+        SLACK_API_URL=slack.api_url,
+        DATABASE_URL=url,
+        LOG_FORMAT="json",
+        METRICS_PORT=str(operator),
+    )
+    args = ["web", "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--threads", "2"]
+    process, lines = _start(args, tmp_path, env)
+    try:
+        _healthz(operator, process, lines, lambda r: r.get("slack") == "ok")
+        client = SlackClient(
+            base_url=f"http://127.0.0.1:{port}", signing_secret="json-secret", fake_slack=slack
+        )
+        assert client.command("help").status == 200
+        slack.wait_for("response_url", timeout=10)
+    finally:
+        process.terminate()  # gunicorn's graceful stop logs too
+        process.wait(timeout=30)
+    entries = []
+    for line in lines:
+        if line.strip():
+            entries.append(json.loads(line))  # every line, or this raises with the line
+    loggers = {entry["logger"] for entry in entries}
+    assert "gunicorn.error" in loggers, loggers
+    messages = " | ".join(entry["message"] for entry in entries)
+    assert "Booting worker" in messages and "Shutting down" in messages
+    assert any(e["logger"] == "mlops_bot.requests" and e["status"] == 200 for e in entries)
