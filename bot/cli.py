@@ -12,6 +12,8 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.error import URLError
 
 from slack_bolt.error import BoltError
@@ -19,6 +21,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import ConfigError, Settings, load_settings, redact_url
 from bot.migrate import SchemaBehind
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
 
 log = logging.getLogger("mlops-bot")
 
@@ -39,6 +44,24 @@ def _settings(args: argparse.Namespace, **kwargs) -> Settings:
     settings = load_settings(**kwargs)
     _configure_logging(settings.log_level, settings.log_format)
     return settings
+
+
+def _existing_database(settings: Settings) -> Runtime:
+    """The runtime of an operator tool that reads what is there (export, outbox, workspace).
+
+    SQLite creates a missing file on first connect, so a mistyped path would quietly give
+    an empty database (and an empty export); these tools say so instead.
+    """
+    from bot.app import Runtime
+    from bot.db import sqlite_file
+
+    path = sqlite_file(settings.database_url)
+    if path is not None and not path.is_file():
+        raise ConfigError(
+            f"DATABASE_URL names {path}, which does not exist (in {Path.cwd()}): a wrong "
+            "path? `mlops-bot migrate` creates a new database."
+        )
+    return Runtime.from_settings(settings)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -197,12 +220,11 @@ def cmd_jobs_due(args: argparse.Namespace) -> int:
 
 def cmd_outbox(args: argparse.Namespace) -> int:
     """Counts by state and the latest failures; `retry KEY` sends a failed one again."""
-    from bot.app import Runtime
     from bot.db import session_scope
     from bot.outbox import retry_key, summary
 
     settings = _settings(args, require_slack=False)
-    runtime = Runtime.from_settings(settings)
+    runtime = _existing_database(settings)
     with session_scope(runtime.session_factory) as session:
         if args.action == "retry":
             if not args.key:
@@ -230,14 +252,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     database, so an operator can take the data out without any Slack credentials."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.app import Runtime
     from bot.db import read_only, session_scope
     from bot.models import Workspace
     from bot.services import export as export_service
     from bot.services.teams import find_team
 
     settings = _settings(args, require_slack=False)
-    runtime = Runtime.from_settings(settings)
+    runtime = _existing_database(settings)
     try:
         with session_scope(runtime.session_factory) as session:
             read_only(session)
@@ -289,12 +310,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_workspace_purge(args: argparse.Namespace) -> int:
     """Delete every row of one workspace now (an uninstalled one goes after the retention)."""
-    from bot.app import Runtime
     from bot.db import session_scope
     from bot.services import workspaces
 
     settings = _settings(args, require_slack=False)
-    runtime = Runtime.from_settings(settings)
+    runtime = _existing_database(settings)
     try:
         with session_scope(runtime.session_factory) as session:
             deleted = workspaces.purge(session, args.team_id)
@@ -307,6 +327,45 @@ def cmd_workspace_purge(args: argparse.Namespace) -> int:
         f"purged workspace {args.team_id}: "
         + ", ".join(f"{table} {count}" for table, count in deleted.items() if count)
     )
+    return 0
+
+
+def cmd_workspace_list(args: argparse.Namespace) -> int:
+    """The workspaces the database knows: id, name, teams, since when, installed or not."""
+    from bot.db import read_only, session_scope
+    from bot.services import workspaces
+
+    settings = _settings(args, require_slack=False)
+    runtime = _existing_database(settings)
+    try:
+        with session_scope(runtime.session_factory) as session:
+            read_only(session)
+            rows = workspaces.summaries(session)
+    finally:
+        runtime.engine.dispose()
+    if not rows:
+        print(
+            f"mlops-bot: no workspaces in {redact_url(settings.database_url)} yet (one appears "
+            "when it first uses the bot)",
+            file=sys.stderr,
+        )
+        return 0
+    table = [("WORKSPACE", "NAME", "TEAMS", "ASSESSED", "FIRST SEEN", "STATE")]
+    for row in rows:
+        state = f"uninstalled {row.uninstalled_at:%Y-%m-%d}" if row.uninstalled_at else "installed"
+        table.append(
+            (
+                row.id,
+                row.name or "-",
+                str(row.teams),
+                str(row.assessed),
+                f"{row.first_seen:%Y-%m-%d}",
+                state,
+            )
+        )
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    for line in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
     return 0
 
 
@@ -409,6 +468,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     purge.add_argument("team_id", help="the Slack team id, e.g. T0123ABCD")
     purge.set_defaults(func=cmd_workspace_purge)
+    listing = workspace_subs.add_parser(
+        "list",
+        help="Show the workspaces the database knows (DATABASE_URL only).",
+        description="Every workspace in the database: its Slack team id (what export and "
+        "purge take), name, teams, teams with a level, first seen, installed or not.",
+    )
+    listing.set_defaults(func=cmd_workspace_list)
     return parser
 
 

@@ -11,14 +11,17 @@ import sys
 import threading
 import time
 import urllib.request
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import make_url
 
-from bot.db import make_engine
+from bot.db import make_engine, make_session_factory
 from bot.migrate import upgrade
-from bot.models import WorkerHeartbeat
+from bot.models import WorkerHeartbeat, Workspace
+from bot.sandbox.demo import seed
 from tests.conftest import (
     BOT_TOKEN,
     free_port,
@@ -267,3 +270,49 @@ def test_with_log_format_json_every_line_of_gunicorn_web_is_json(tmp_path, slack
     messages = " | ".join(entry["message"] for entry in entries)
     assert "Booting worker" in messages and "Shutting down" in messages
     assert any(e["logger"] == "mlops_bot.requests" and e["status"] == 200 for e in entries)
+
+
+def test_workspace_list_shows_the_workspaces_the_database_knows(tmp_path):
+    url = fresh_sqlite_url(tmp_path)
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        seed(make_session_factory(engine), datetime(2026, 11, 30, 9, tzinfo=UTC))
+        with engine.begin() as connection:  # a second one, uninstalled and never named
+            connection.execute(
+                insert(Workspace).values(
+                    id="T0GONE",
+                    created_at=datetime(2026, 1, 5, tzinfo=UTC),
+                    uninstalled_at=datetime(2026, 11, 2, tzinfo=UTC),
+                )
+            )
+    finally:
+        engine.dispose()
+    result = mlops_bot("workspace", "list", cwd=tmp_path, env=clean_env(DATABASE_URL=url))
+    assert result.returncode == 0, result.stderr
+    header, *rows = result.stdout.splitlines()
+    assert header.split() == ["WORKSPACE", "NAME", "TEAMS", "ASSESSED", "FIRST", "SEEN", "STATE"]
+    assert rows[0].split() == ["T0SANDBOX", "Sandbox", "Inc", "12", "12", "2025-10-26", "installed"]
+    assert rows[1].split() == ["T0GONE", "-", "0", "0", "2026-01-05", "uninstalled", "2026-11-02"]
+
+
+def test_workspace_list_on_an_empty_database_says_so(tmp_path):
+    url = fresh_sqlite_url(tmp_path)
+    upgrade(url)
+    result = mlops_bot("workspace", "list", cwd=tmp_path, env=clean_env(DATABASE_URL=url))
+    assert result.returncode == 0 and result.stdout == ""
+    assert "no workspaces in sqlite:///" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["export", "--workspace", "T0SANDBOX"], ["workspace", "list"], ["outbox"]],
+)
+def test_operator_tools_refuse_a_sqlite_path_that_does_not_exist(args, tmp_path):
+    env = clean_env(DATABASE_URL="sqlite:///mlops-bot-typo.db")
+    result = mlops_bot(*args, cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "DATABASE_URL names mlops-bot-typo.db, which does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == [], "no empty database may be left behind"

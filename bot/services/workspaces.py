@@ -7,12 +7,13 @@ nothing; after that, or on request (`mlops-bot workspace purge`), every row goes
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from bot.models import Base, Delivery, DeliveryState, Installation, Workspace, utcnow
+from bot.models import Base, Delivery, DeliveryState, Installation, Team, Workspace, utcnow
 
 
 def ensure(session: Session, workspace_id: str) -> Workspace:
@@ -80,3 +81,51 @@ def purge_expired(session: Session, retention_days: int, now: datetime | None = 
     for workspace_id in expired:
         purge(session, workspace_id)
     return expired
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One line of `mlops-bot workspace list`."""
+
+    id: str
+    name: str | None
+    teams: int
+    assessed: int
+    first_seen: datetime
+    uninstalled_at: datetime | None
+
+
+def summaries(session: Session) -> list[Summary]:
+    """Every workspace the database knows, oldest first, with its team counts.
+
+    The name comes from the workspace row or, failing that, its OAuth installation.
+    """
+    teams = (
+        select(
+            Team.workspace_id,
+            func.count().label("teams"),
+            func.count(Team.level).label("assessed"),
+        )
+        .group_by(Team.workspace_id)
+        .subquery()
+    )
+    names = (
+        select(Installation.team_id, func.max(Installation.team_name).label("name"))
+        .group_by(Installation.team_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            Workspace,
+            func.coalesce(teams.c.teams, 0),
+            func.coalesce(teams.c.assessed, 0),
+            names.c.name,
+        )
+        .outerjoin(teams, teams.c.workspace_id == Workspace.id)
+        .outerjoin(names, names.c.team_id == Workspace.id)
+        .order_by(Workspace.created_at, Workspace.id)
+    )
+    return [
+        Summary(ws.id, ws.name or name, n, assessed, ws.created_at, ws.uninstalled_at)
+        for ws, n, assessed, name in rows
+    ]
