@@ -153,6 +153,16 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return serve(host=args.host, port=args.port, demo=args.demo, database_url=args.database)
 
 
+def _sandbox_reason(settings: Settings) -> str:
+    """Why `run` started the sandbox: the credentials are unset, or still placeholders."""
+    names = "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET"
+    if {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"} & settings.placeholders:
+        why = f"{names} are still the placeholders of .env.example"
+    else:
+        why = f"{names} are not set"
+    return f"{why}, so this is the sandbox (set them, see .env.example, to connect to Slack)."
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.migrate import upgrade
     from bot.web import Server, build_web_app
@@ -170,8 +180,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             port=loose.port if args.port is None else args.port,
             demo=True,
             database_url=DEFAULT_DATABASE_URL,
-            reason="SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are not set, so this is the "
-            "sandbox (set them, see .env.example, to connect to Slack).",
+            reason=_sandbox_reason(loose),
         )
     settings = _settings(args)
     upgrade(settings.database_url)

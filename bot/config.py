@@ -83,6 +83,8 @@ class Settings:
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = None
     metrics_token: str | None = None
+    placeholders: frozenset[str] = frozenset()
+    """Variables set to a placeholder such as .env.example's `xoxb-...`, read as unset."""
 
     @property
     def oauth(self) -> bool:
@@ -126,8 +128,32 @@ def _environment(env: Mapping[str, str] | None, dotenv_path: str | os.PathLike |
     return merged
 
 
+def is_placeholder(value: str) -> bool:
+    """True for the stand-ins of .env.example and docs (`xoxb-...`, `...`, `<token>`).
+
+    A copied .env.example must not send `xoxb-...` to Slack as a token: no real token,
+    secret or id contains an ellipsis or angle brackets.
+    """
+    value = value.strip()
+    return "..." in value or "\u2026" in value or (value.startswith("<") and value.endswith(">"))
+
+
+def _secret(values: Mapping[str, str], name: str, placeholders: set[str]) -> str:
+    """The stripped value of `name`; a placeholder counts as unset and is noted."""
+    value = (values.get(name) or "").strip()
+    if value and is_placeholder(value):
+        placeholders.add(name)
+        return ""
+    return value
+
+
 def _require(values: Mapping[str, str], name: str) -> str:
     value = (values.get(name) or "").strip()
+    if value and is_placeholder(value):
+        raise ConfigError(
+            f"{name} is still the placeholder {value!r} from .env.example: set it to "
+            f"{_WHERE[name]}."
+        )
     if not value:
         raise ConfigError(f"{name} is not set: set it to {_WHERE[name]} (see .env.example).")
     return value
@@ -150,8 +176,9 @@ def load_settings(
     """
     values = _environment(env, dotenv_path)
 
-    client_id = (values.get("SLACK_CLIENT_ID") or "").strip() or None
-    client_secret = (values.get("SLACK_CLIENT_SECRET") or "").strip() or None
+    placeholders: set[str] = set()
+    client_id = _secret(values, "SLACK_CLIENT_ID", placeholders) or None
+    client_secret = _secret(values, "SLACK_CLIENT_SECRET", placeholders) or None
     if bool(client_id) != bool(client_secret):
         missing = "SLACK_CLIENT_SECRET" if client_id else "SLACK_CLIENT_ID"
         raise ConfigError(
@@ -172,10 +199,10 @@ def load_settings(
         token = ""
         secret = _require(values, "SLACK_SIGNING_SECRET") if require_signing_secret else ""
     else:
-        token = (values.get("SLACK_BOT_TOKEN") or "").strip()
-        secret = (values.get("SLACK_SIGNING_SECRET") or "").strip()
+        token = _secret(values, "SLACK_BOT_TOKEN", placeholders)
+        secret = _secret(values, "SLACK_SIGNING_SECRET", placeholders)
 
-    app_token = (values.get("SLACK_APP_TOKEN") or "").strip() or None
+    app_token = _secret(values, "SLACK_APP_TOKEN", placeholders) or None
     if require_app_token and not app_token:
         _require(values, "SLACK_APP_TOKEN")
     if app_token and not app_token.startswith("xapp-"):
@@ -277,4 +304,5 @@ def load_settings(
         metrics_host=(values.get("METRICS_HOST") or "").strip() or "127.0.0.1",
         metrics_port=int(metrics_port_text) if metrics_port_text else None,
         metrics_token=metrics_token,
+        placeholders=frozenset(placeholders),
     )

@@ -89,3 +89,13 @@ def test_the_public_port_is_capped_and_metrics_are_private_by_default():
     assert settings.max_request_bytes == 1024 * 1024 and settings.http_timeout == 15
     assert settings.metrics_port is None and settings.metrics_token is None
     assert settings.metrics_host == "127.0.0.1"
+
+
+@pytest.mark.parametrize("value", ["xoxb-...", "xoxb-\u2026", "<your bot token>"])
+def test_placeholder_tokens_are_named_as_placeholders(value):
+    env = {"SLACK_BOT_TOKEN": value, "SLACK_SIGNING_SECRET": "real-secret"}
+    with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN is still the placeholder"):
+        load_settings(env)
+    loose = load_settings({**env, "SLACK_SIGNING_SECRET": "..."}, require_slack=False)
+    assert loose.slack_bot_token == "" and loose.slack_signing_secret == ""
+    assert loose.placeholders == {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"}

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -31,7 +33,9 @@ from tests.conftest import (
 )
 from tests.signed_client import SlackClient
 from tests.tcp_forwarder import TcpForwarder
-from tests.test_cli import clean_env, mlops_bot
+from tests.test_cli import clean_env, mlops_bot, wait_for_page
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_jobs_due_and_export_need_no_signing_secret(tmp_path, slack):
@@ -316,3 +320,36 @@ def test_operator_tools_refuse_a_sqlite_path_that_does_not_exist(args, tmp_path)
     assert "DATABASE_URL names mlops-bot-typo.db, which does not exist" in result.stderr
     assert "Traceback" not in result.stderr
     assert list(tmp_path.iterdir()) == [], "no empty database may be left behind"
+
+
+def test_a_copied_env_example_starts_the_sandbox_and_says_why(tmp_path):
+    """`cp .env.example .env; make run` before filling it in: the sandbox, not Slack."""
+    shutil.copy(ROOT / ".env.example", tmp_path / ".env")
+    port = free_port()
+    process, lines = _start(["run", "--port", str(port)], tmp_path, clean_env())
+    try:
+        page = wait_for_page(f"http://127.0.0.1:{port}/", process)
+        assert "user-switcher" in page
+        deadline = time.monotonic() + 30  # the page can answer before the banner is printed
+        while not any("in your browser" in line for line in lines):
+            assert time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.1)
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+    output = "".join(lines)
+    assert "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are still the placeholders of " in output
+    assert "so this is the sandbox" in output
+    assert "Traceback" not in output
+
+
+def test_a_placeholder_token_is_refused_by_web_in_one_line(tmp_path):
+    shutil.copy(ROOT / ".env.example", tmp_path / ".env")
+    result = mlops_bot("web", cwd=tmp_path, env=clean_env(), timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "mlops-bot: configuration error: SLACK_BOT_TOKEN is still the placeholder 'xoxb-...' "
+        "from .env.example: set it to the Bot User OAuth Token (xoxb-...) from "
+        "api.slack.com/apps -> your app -> OAuth & Permissions."
+    )
+    assert not list(tmp_path.glob("*.db"))
