@@ -5,12 +5,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run sandbox test lint format migrate clean
+.PHONY: install run sandbox test lint format migrate lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	# the locked runtime versions first, so tests run what production installs
+	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
@@ -39,6 +41,13 @@ format: install
 
 migrate: install
 	$(BIN)/mlops-bot migrate
+
+## Renew requirements.txt, the hashed lock of the runtime dependencies, from pyproject.toml
+## (uv resolves for every platform; the image and Procfile platforms install from it).
+lock: install
+	$(BIN)/python -m pip install --quiet 'uv>=0.5,<1'
+	$(BIN)/uv pip compile pyproject.toml --quiet --universal --python-version 3.11 \
+		--generate-hashes --custom-compile-command 'make lock' -o requirements.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
