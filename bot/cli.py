@@ -34,7 +34,7 @@ def _configure_logging(level: str, log_format: str = "text") -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if log_format == "json":  # one JSON object per line, for log pipelines
-        from bot.observability import JsonFormatter
+        from bot.logs import JsonFormatter
 
         for handler in logging.getLogger().handlers:
             handler.setFormatter(JsonFormatter())

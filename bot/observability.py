@@ -9,7 +9,6 @@ at scrape time, so every process reports the same truth without sharing memory.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -38,26 +37,6 @@ refusals_log = logging.getLogger("mlops_bot.refused")
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 3.0, 5.0)
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: the message plus the `extra` fields a log call passed."""
-
-    _standard = set(vars(logging.makeLogRecord({})))
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        for key, value in vars(record).items():
-            if key not in self._standard and not key.startswith("_"):
-                entry[key] = value
-        if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
 
 
 def describe(body: dict[str, Any]) -> tuple[str, str]:

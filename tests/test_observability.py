@@ -4,7 +4,8 @@ import logging
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.observability import JsonFormatter, record_tick
+from bot.logs import JsonFormatter
+from bot.observability import record_tick
 from bot.outbox import enqueue
 from bot.services import workspaces
 from tests.conftest import BOT_TOKEN
