@@ -4,10 +4,12 @@ everything at once, and purge removes a workspace's data (and only that workspac
 import re
 import subprocess
 import sys
+import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from bot.app import Runtime, create_app
 from bot.models import Delivery, DeliveryState, Installation, Team, Workspace
@@ -230,3 +232,44 @@ def test_the_worker_tick_purges_after_the_retention(bot):
     with bot.session() as session:
         assert session.scalars(select(Workspace.id)).all() == ["T0TEST"]
         assert session.scalar(select(func.count()).select_from(Team)) == 1
+
+
+def test_first_contact_from_two_requests_at_once_creates_the_workspace_once(engine):
+    """Two first requests from a new workspace race to create its row; neither fails.
+
+    On PostgreSQL the second insert waits for the first transaction and then hits the
+    primary key: the loser must carry on with the winner's row, not raise.
+    """
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers, so the two inserts cannot race there")
+    first = Session(engine)
+    workspaces.ensure(first, "TRACE")  # inserted, not yet committed
+    outcome: dict = {}
+
+    def second_request() -> None:
+        with Session(engine) as session:
+            try:
+                outcome["row"] = workspaces.ensure(session, "TRACE").id
+                session.commit()
+            except Exception as error:  # the failure this test is about
+                outcome["error"] = error
+
+    thread = threading.Thread(target=second_request)
+    thread.start()
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+        "AND query ILIKE 'INSERT INTO workspaces%'"
+    )
+
+    def second_is_blocked() -> bool:
+        # a transaction of its own each time: pg_stat_activity is a snapshot per transaction
+        with engine.connect() as probe:
+            return bool(probe.execute(waiting).scalar())
+
+    assert eventually(second_is_blocked, timeout=10)  # the second insert waits on the first
+    first.commit()
+    first.close()
+    thread.join(timeout=10)
+    assert outcome == {"row": "TRACE"}
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).where(Workspace.id == "TRACE")) == 1

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.models import Base, Delivery, DeliveryState, Installation, Team, Workspace, utcnow
@@ -20,9 +21,12 @@ def ensure(session: Session, workspace_id: str) -> Workspace:
     """Return the workspace row, creating it on first contact."""
     workspace = session.get(Workspace, workspace_id)
     if workspace is None:
-        workspace = Workspace(id=workspace_id)
-        session.add(workspace)
-        session.flush()
+        try:
+            with session.begin_nested():  # a savepoint: losing the race keeps the transaction
+                session.add(Workspace(id=workspace_id))
+        except IntegrityError:
+            pass  # two first requests at once: the other one created it
+        workspace = session.get(Workspace, workspace_id)
     elif workspace.uninstalled_at is not None:
         workspace.uninstalled_at = None  # a request from it means it is installed again
     return workspace
