@@ -196,7 +196,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(
         f"MLOps maturity bot on http://localhost:{server.port}/slack/events "
-        f"(database {redact_url(settings.database_url)}); Ctrl-C stops it."
+        f"(database {redact_url(settings.database_url)}); Ctrl-C stops it.",
+        flush=True,  # before the server answers anything, even with stdout on a pipe
     )
     try:
         server.serve_forever()

@@ -76,7 +76,22 @@ def wait_for_page(url: str, process: subprocess.Popen, timeout: float = 30) -> s
                 return response.read().decode()
         except OSError:
             assert time.monotonic() < deadline, "the sandbox page did not come up"
-            time.sleep(0.2)
+            time.sleep(0.02)
+
+
+def output_so_far(process: subprocess.Popen) -> str:
+    """What the process has written to its stdout pipe until now, without waiting for more."""
+    fd = process.stdout.fileno()
+    os.set_blocking(fd, False)
+    chunks = []
+    try:
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    except BlockingIOError:
+        pass
+    finally:
+        os.set_blocking(fd, True)
+    return b"".join(chunks).decode()
 
 
 @pytest.mark.parametrize("args", [["run"], ["sandbox", "--demo"]])
@@ -93,6 +108,9 @@ def test_without_credentials_run_starts_the_sandbox_in_the_browser(args, tmp_pat
     )
     try:
         page = wait_for_page(f"http://127.0.0.1:{port}/", process)
+        # The address is printed (and flushed) before the page can answer, not after.
+        early = output_so_far(process)
+        assert f"open http://localhost:{port}/" in early, "the page answered first"
         assert "MLOps maturity bot" in page and "user-switcher" in page
         state_url = f"http://127.0.0.1:{port}/sandbox/state?user=U0ADA"
         with urllib.request.urlopen(state_url, timeout=5) as response:
@@ -100,6 +118,7 @@ def test_without_credentials_run_starts_the_sandbox_in_the_browser(args, tmp_pat
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=15)
+    output = early + output
     assert f"open http://localhost:{port}/" in output
     assert "with the demo organisation" in output
     assert "Traceback" not in output

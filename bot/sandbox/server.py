@@ -20,6 +20,7 @@ import logging
 import re
 import secrets
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -85,8 +86,12 @@ class Sandbox:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> Sandbox:
-        """Start everything; if any part fails, what was started is stopped again."""
+    def start(self, before_serving: Callable[[Sandbox], None] | None = None) -> Sandbox:
+        """Start everything; if any part fails, what was started is stopped again.
+
+        `before_serving(self)` runs once every part is up but before the page answers, so
+        whatever it prints (the address to open) is out before anyone can load the page.
+        """
         # Bind the page's port first: a port in use should fail before anything is created.
         self.page_server = _PageServer((self.host, self.port), _PageHandler)
         self.page_server.sandbox = self
@@ -98,6 +103,8 @@ class Sandbox:
                 if hasattr(self, part):
                     getattr(self, part).stop()
             raise
+        if before_serving is not None:
+            before_serving(self)
         self._spawn("sandbox-page", self.page_server.serve_forever, poll_interval=0.1)
         if self.tick_seconds > 0:
             self._spawn("sandbox-worker", self._work)
@@ -567,19 +574,24 @@ def serve(*, host: str, port: int, demo: bool, database_url: str, reason: str = 
     import signal
     import sys
 
-    sandbox = Sandbox(database_url=database_url, host=host, port=port, demo=demo)
-    sandbox.start()
+    def announce(sandbox: Sandbox) -> None:
+        # Printed and flushed before the page is served: whoever sees the page (or stops us
+        # once it answers) has this line, whatever stdout is.
+        if reason:
+            print(reason)
+        seeded = " with the demo organisation" if sandbox.seeded else ""
+        print(
+            f"MLOps maturity bot sandbox{seeded}: open {sandbox.url} in your browser.\n"
+            f"The real bot, its SQLite database ({database_url.removeprefix('sqlite:///')}), "
+            "the worker and a stand-in for Slack all run locally; no Slack account needed. "
+            "Ctrl-C stops it.",
+            flush=True,
+        )
+
+    # SIGTERM before the page is up must still stop cleanly: handle it from the start.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    if reason:
-        print(reason)
-    seeded = " with the demo organisation" if sandbox.seeded else ""
-    print(
-        f"MLOps maturity bot sandbox{seeded}: open {sandbox.url} in your browser.\n"
-        f"The real bot, its SQLite database ({database_url.removeprefix('sqlite:///')}), the "
-        "worker and a stand-in for Slack all run locally; no Slack account needed. "
-        "Ctrl-C stops it.",
-        flush=True,
-    )
+    sandbox = Sandbox(database_url=database_url, host=host, port=port, demo=demo)
+    sandbox.start(before_serving=announce)
     try:
         threading.Event().wait()
     finally:
