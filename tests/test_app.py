@@ -140,12 +140,19 @@ def test_garbled_or_unknown_payloads_get_4xx_and_write_nothing(bot, body, conten
 
 
 def test_event_retries_are_handled_once(bot):
-    event = {"type": "tokens_revoked", "tokens": {"bot": ["UBOT"]}}
-    first = bot.client.event(event, event_id="Ev42")
-    retry = bot.client.event(event, event_id="Ev42", retry_num=1)
+    """A retried event runs its listener once: App Home is published once, not twice."""
+    opened = {"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home"}
+    first = bot.client.event(opened, event_id="Ev42")
+    bot.slack.wait_for("views.publish")
+    retry = bot.client.event(opened, event_id="Ev42", retry_num=1)
     assert first.status == 200 and retry.status == 200
+    # A later, different event: once its App Home is out, a retry's would be too.
+    bot.client.event({**opened, "user": "U2"}, event_id="Ev43")
+    bot.slack.wait_for("views.publish", where=lambda call: call.args.get("user_id") == "U2")
+    published = [call.args.get("user_id") for call in bot.slack.calls_to("views.publish")]
+    assert sorted(published) == ["U1", "U2"]
     with bot.session() as session:
-        assert session.scalar(select(func.count()).select_from(ProcessedEvent)) == 1
+        assert session.scalar(select(func.count()).select_from(ProcessedEvent)) == 2
 
 
 def test_url_verification_echoes_the_challenge(bot):
