@@ -82,6 +82,8 @@ class Stats:
         self.errors: Counter[str] = Counter()
         self.reclicks = 0
         self.confirmed = 0
+        # every answer click: (assessment, capability, the clicking user id, acknowledged 200)
+        self.clicks: list[tuple[int, str, str, bool]] = []
         self.timeline: list[tuple[float, bool]] = []
 
     def request(self, seconds: float, ok: bool, what: str = "") -> None:
@@ -107,6 +109,8 @@ def client_loop(number, url, remote, engine, stop, stats) -> None:
         ok = response.status == 200
         stats.request(time.perf_counter() - started, ok, f"HTTP {response.status}")
         return ok
+
+    attempts = 0
 
     def current():
         try:
@@ -138,11 +142,17 @@ def client_loop(number, url, remote, engine, stop, stats) -> None:
         assessment_id, position = state
         while position < len(CAPABILITIES) and not stop.is_set():
             value = json.dumps({"a": assessment_id, "c": CAPABILITIES[position], "v": "yes"})
-            post(
-                lambda value=value: client.block_action(
-                    "answer_yes", value=value, block_id="answers", user_id=user, channel_id="C1"
+            # Each click comes from a user id of its own, so the saved row names the click
+            # that saved it (answers record who clicked; anyone may answer).
+            attempts += 1
+            clicker = f"{user}x{attempts}"
+            acknowledged = post(
+                lambda value=value, clicker=clicker: client.block_action(
+                    "answer_yes", value=value, block_id="answers", user_id=clicker, channel_id="C1"
                 )
             )
+            with stats.lock:
+                stats.clicks.append((assessment_id, CAPABILITIES[position], clicker, acknowledged))
             deadline = time.monotonic() + 5
             moved = False
             while time.monotonic() < deadline:
@@ -160,6 +170,26 @@ def client_loop(number, url, remote, engine, stop, stats) -> None:
             else:
                 with stats.lock:
                     stats.reclicks += 1
+
+
+def lost_clicks(
+    clicks: list[tuple[int, str, str, bool]], saved_by: dict[tuple[int, str], str]
+) -> list[tuple[int, str, str]]:
+    """Clicks acknowledged with 200 whose answer the bot did not save.
+
+    A click is fine when its own answer row exists, or when it came after the click that
+    saved that question (it was stale, rightly ignored). Any other acknowledged click was
+    lost, even if the person's re-click saved the answer later: Slack showed them success.
+    """
+    lost = []
+    seen_saver: set[tuple[int, str]] = set()
+    for assessment_id, capability, clicker, acknowledged in clicks:
+        key = (assessment_id, capability)
+        if saved_by.get(key) == clicker:
+            seen_saver.add(key)
+        elif acknowledged and key not in seen_saver:
+            lost.append((assessment_id, capability, clicker))
+    return lost
 
 
 def start_processes(args, workdir: Path, env: dict, port: int) -> list[subprocess.Popen]:
@@ -299,6 +329,14 @@ def main() -> None:
             .select_from(Assessment)
             .where(Assessment.status == AssessmentStatus.COMPLETED)
         ).scalar()
+        saved_by = {
+            (row.assessment_id, row.capability_id): row.answered_by
+            for row in connection.execute(
+                select(
+                    AnswerRecord.assessment_id, AnswerRecord.capability_id, AnswerRecord.answered_by
+                )
+            )
+        }
         connection.execute(text("SELECT 1"))
 
     latencies = sorted(stats.latencies)
@@ -316,8 +354,10 @@ def main() -> None:
         f"{stats.reclicks}), assessments finished {finished}"
     )
     print(f"answers twice   {doubles}")
-    lost = stats.confirmed - answers
-    print(f"answers lost    {max(0, lost)}")
+    lost = lost_clicks(stats.clicks, saved_by)
+    print(f"answers lost    {len(lost)} (clicks acknowledged with 200 and never saved)")
+    for assessment_id, capability, clicker in lost[:5]:
+        print(f"  lost: assessment {assessment_id} {capability} clicked as {clicker}")
     if args.fault not in ("none",):
         failures = [t for t, good in stats.timeline if not good]
         if failures:
