@@ -1,14 +1,21 @@
 # ruff: noqa: E402
-"""Acknowledgement latency of the real bot against a bare Bolt app that only acks.
+"""Acknowledgement latency of the bot's web process beside a bare Bolt app that only acks.
 
-Both run the same way (waitress on loopback, signature checks on, the Web API stand-in as
-Slack); clients post correctly signed slash commands and button clicks and time the HTTP
-answer, which is what Slack's 3-second rule measures. Run:
+The bare app runs under gunicorn (gthread, 1 worker, 8 threads); the bot runs as
+`mlops-bot web`. Both are signed by the same client and talk to the same Web API stand-in,
+in a process of its own as Slack would be. Each scenario sends `--requests` requests at 1
+and at 20 concurrent clients (a closed loop) and times the HTTP answer, which is what
+Slack's 3-second rule measures:
 
-    .venv/bin/python benchmarks/ack_latency.py [--requests 400] [--think-ms 0]
+- `/mlops help` and `/mlops status Fraud ML`;
+- an answer click that saves: every click answers the current question of an assessment
+  of its own (set up before the run), and the run checks afterwards that each was saved.
 
-It prints p50/p99 per scenario at 1 and 20 concurrent clients, the ratio to the bare app,
-and the SQL statements one click runs with 1 team and with 500 teams.
+    .venv/bin/python benchmarks/ack_latency.py [--requests 300] [--repeat 1]
+        [--database-url postgresql+psycopg://...] [--think-ms 0]
+
+It prints, per scenario and concurrency, p50/p99 of both, the p99 ratio and the
+throughput of both. `--repeat N` runs the whole table N times, to show the noise.
 """
 
 from __future__ import annotations
@@ -29,35 +36,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from slack_bolt import App
-from sqlalchemy import event
+from sqlalchemy import func, select
 
-from bot.app import Runtime, create_app, make_web_client
+from bot.app import Runtime
 from bot.config import Settings
+from bot.domain import DEFAULT_CHECKLIST
 from bot.migrate import upgrade
-from bot.services import (
-    overview,
-    workspaces,
-)
+from bot.models import AnswerRecord, Assessment
+from bot.services import assessments, workspaces
 from bot.services import teams as team_service
-from bot.web import Server, WebApp
 from tests.signed_client import SlackClient
 from tests.slack_web_api import FakeSlack
 
 SECRET = "benchmark-secret"
-TEAMS = 20
+CONCURRENCY = (1, 20)
+WARM_UP = 20
 
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def bare_app(settings: Settings) -> App:
-    app = App(signing_secret=SECRET, client=make_web_client(settings))
-    app.command(settings.slash_command)(lambda ack: ack())
-    app.action({"action_id": "answer_yes"})(lambda ack: ack())
-    return app
 
 
 def run(
@@ -82,22 +80,6 @@ def run(
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(worker, range(concurrency)))
     return latencies
-
-
-def click_value(assessment_id: int) -> str:
-    return json.dumps({"a": assessment_id, "c": "data_versioning", "v": "yes"})
-
-
-def serve_bare(port: int, api_url: str) -> None:
-    """`--serve-bare`: the baseline, a Bolt app that only acks, on the same server."""
-    settings = Settings(
-        slack_bot_token="xoxb-test-token",
-        slack_signing_secret=SECRET,
-        slack_api_url=api_url,
-        database_url="sqlite://",
-    )
-    runtime = Runtime.from_settings(settings)
-    Server(WebApp(bare_app(settings), runtime), "127.0.0.1", port).serve_forever()
 
 
 def serve_fake_slack(port_file: str) -> None:
@@ -139,26 +121,135 @@ def wait_healthy(url: str) -> None:
     raise SystemExit(f"{url} did not start")
 
 
+def serve_bare(port: int, env: dict[str, str]) -> subprocess.Popen:
+    """The baseline: a Bolt app that only acks, under gunicorn gthread, 1 worker, 8 threads."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            "1",
+            "--threads",
+            "8",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "benchmarks.bare_app:application",
+        ],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def prepare_clicks(runtime: Runtime, count: int, label: str) -> list[str]:
+    """`count` assessments in progress, one per team; the click values that answer their
+    current (first) question, so that every measured click saves an answer."""
+    first = DEFAULT_CHECKLIST.capabilities[0].id
+    values = []
+    with runtime.session_factory() as session:
+        for number in range(count):
+            team = team_service.create_team(session, "T0TEST", f"Click {label} {number}", "U1")
+            session.flush()
+            assessments.start_or_resume(session, team, "U1")
+            assessment_id = session.scalar(
+                select(func.max(Assessment.id)).where(Assessment.team_id == team.id)
+            )
+            values.append(json.dumps({"a": assessment_id, "c": first, "v": "yes"}))
+        session.commit()
+    return values
+
+
+def answers_saved(runtime: Runtime) -> int:
+    with runtime.session_factory() as session:
+        return session.scalar(select(func.count()).select_from(AnswerRecord)) or 0
+
+
+def measure(
+    urls: dict[str, str], remote, runtime: Runtime, requests: int, think: float, round_: int
+) -> dict[tuple[str, int, str], tuple[list[float], float]]:
+    """One table: (scenario, clients, server) -> (latencies, requests per second)."""
+    results = {}
+    scenarios = {
+        "/mlops help": lambda values: lambda c, n: c.command("help", user_id="U1"),
+        "/mlops status Fraud ML": lambda values: (
+            lambda c, n: c.command("status Fraud ML", user_id="U1")
+        ),
+        "answer click (saves)": lambda values: (
+            lambda c, n: c.block_action(
+                "answer_yes", value=values[n], block_id="answers", user_id="U1"
+            )
+        ),
+    }
+    for scenario, make in scenarios.items():
+        for clients in CONCURRENCY:
+            for name, server_url in urls.items():
+                values: list[str] = []
+                if scenario.startswith("answer"):
+                    values = prepare_clicks(
+                        runtime, requests + WARM_UP, f"{round_}-{clients}-{name}"
+                    )
+                    saved_before = answers_saved(runtime)
+
+                def factory(server_url=server_url):
+                    return SlackClient(server_url, SECRET, fake_slack=remote)
+
+                run(factory, WARM_UP, clients, make(values[:WARM_UP]))
+                time.sleep(0.5)
+                started = time.perf_counter()
+                latencies = run(factory, requests, clients, make(values[WARM_UP:]), think)
+                elapsed = time.perf_counter() - started
+                results[(scenario, clients, name)] = (latencies, requests / elapsed)
+                if values and name == "bot":
+                    expected = saved_before + requests + WARM_UP
+                    deadline = time.monotonic() + 30
+                    while answers_saved(runtime) < expected and time.monotonic() < deadline:
+                        time.sleep(0.1)
+                    saved = answers_saved(runtime) - saved_before
+                    if saved != requests + WARM_UP:
+                        print(f"  ! only {saved} of {requests + WARM_UP} clicks were saved")
+                time.sleep(1)  # let the bot finish its post-ack work
+    return results
+
+
+def print_table(results, round_: int) -> None:
+    print(f"\nround {round_}")
+    print("| request | clients | bare p50 / p99 | bot p50 / p99 | p99 ratio | bare / bot req/s |")
+    print("|---|---|---|---|---|---|")
+    for scenario in dict.fromkeys(key[0] for key in results):
+        for clients in CONCURRENCY:
+            bare, bare_rate = results[(scenario, clients, "bare")]
+            ours, our_rate = results[(scenario, clients, "bot")]
+            b50, b99 = statistics.median(bare) * 1000, percentile(bare, 0.99) * 1000
+            o50, o99 = statistics.median(ours) * 1000, percentile(ours, 0.99) * 1000
+            print(
+                f"| {scenario} | {clients} | {b50:.1f} / {b99:.1f} ms | {o50:.1f} / {o99:.1f} ms"
+                f" | {o99 / b99:.2f}x | {bare_rate:.0f} / {our_rate:.0f} |"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=400, help="requests per scenario")
+    parser.add_argument("--requests", type=int, default=300, help="requests per scenario")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of the whole table")
+    parser.add_argument("--database-url", help="the bot's database (default: a SQLite file)")
     parser.add_argument(
         "--think-ms",
         type=float,
         default=0,
         help="pause of each client after each answer (0: saturate the server)",
     )
-    parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-slack", help=argparse.SUPPRESS)
-    parser.add_argument("--api-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_slack:
         return serve_fake_slack(args.serve_slack)
-    if args.serve_bare:
-        return serve_bare(args.serve_bare, args.api_url)
 
     workdir = Path(tempfile.mkdtemp())
-    url = f"sqlite:///{workdir / 'bench.db'}"
+    url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
     upgrade(url)
     processes = []
     try:
@@ -181,10 +272,11 @@ def main() -> None:
         runtime = Runtime.from_settings(settings)
         with runtime.session_factory() as session:
             workspaces.ensure(session, "T0TEST")
-            for number in range(TEAMS):
-                team_service.create_team(session, "T0TEST", f"Bench {number}", f"U{number}")
+            team = team_service.create_team(session, "T0TEST", "Fraud ML", "U1")
+            session.flush()
+            assessments.start_or_resume(session, team, "U1")
             session.commit()
-        ports = {"bot": free_port(), "bare": free_port()}
+        ports = {"bare": free_port(), "bot": free_port()}
         env = {
             **os.environ,
             "SLACK_BOT_TOKEN": "xoxb-test-token",
@@ -193,134 +285,29 @@ def main() -> None:
             "DATABASE_URL": url,
             "LOG_LEVEL": "WARNING",
         }
+        web = [sys.executable, "-m", "bot.cli", "web", "--host", "127.0.0.1"]
         processes.append(
             subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "bot.cli",
-                    "web",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(ports["bot"]),
-                ],
+                [*web, "--port", str(ports["bot"])],
                 env=env,
                 cwd=ROOT,
                 stderr=subprocess.DEVNULL,
             )
         )
-        processes.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    __file__,
-                    "--serve-bare",
-                    str(ports["bare"]),
-                    "--api-url",
-                    api_url,
-                ],
-                env=env,
-                stderr=subprocess.DEVNULL,
-            )
-        )
+        processes.append(serve_bare(ports["bare"], env))
         urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
         for server_url in urls.values():
             wait_healthy(server_url)
-
-        # one assessment in progress per team, so clicks are real answers (or stale ones)
-        setup = SlackClient(urls["bot"], SECRET, fake_slack=remote)
-        for number in range(TEAMS):
-            setup.command(f"assess Bench {number}", user_id=f"U{number}")
-        time.sleep(1)
-
-        scenarios = {
-            "command": lambda c, n: c.command(f"status Bench {n % TEAMS}", user_id=f"U{n % TEAMS}"),
-            "click": lambda c, n: c.block_action(
-                "answer_yes",
-                value=click_value(n % TEAMS + 1),
-                block_id="answers",
-                user_id=f"U{n % TEAMS}",
-            ),
-        }
-        results: dict[tuple[str, str, int], list[float]] = {}
-        for kind, make_request in scenarios.items():
-            for concurrency in (1, 20):
-                for name, server_url in urls.items():
-
-                    def factory(server_url=server_url):
-                        return SlackClient(server_url, SECRET, fake_slack=remote)
-
-                    count = args.requests if concurrency > 1 else args.requests // 4
-                    run(factory, 20, concurrency, make_request)  # warm up
-                    time.sleep(0.5)
-                    results[(kind, name, concurrency)] = run(
-                        factory, count, concurrency, make_request, args.think_ms / 1000
-                    )
-                    time.sleep(1)  # let the bot finish its post-ack work
-
-        print(
-            f"{'scenario':<22}{'p50 ms':>9}{'p99 ms':>9}{'bare p50':>10}{'bare p99':>10}"
-            f"{'p99 ratio':>10}"
-        )
-        for kind in scenarios:
-            for concurrency in (1, 20):
-                ours = results[(kind, "bot", concurrency)]
-                bare = results[(kind, "bare", concurrency)]
-                p99, bare99 = percentile(ours, 0.99) * 1000, percentile(bare, 0.99) * 1000
-                print(
-                    f"{kind + ' x' + str(concurrency):<22}"
-                    f"{statistics.median(ours) * 1000:>9.1f}{p99:>9.1f}"
-                    f"{statistics.median(bare) * 1000:>10.1f}{bare99:>10.1f}{p99 / bare99:>10.2f}"
-                )
+        kind = url.split(":")[0]
+        print(f"{args.requests} requests per level; {os.cpu_count()} CPUs; database {kind}")
+        for round_ in range(1, args.repeat + 1):
+            results = measure(urls, remote, runtime, args.requests, args.think_ms / 1000, round_)
+            print_table(results, round_)
     finally:
         for process in processes:
             process.terminate()
         for process in processes:
             process.wait(timeout=10)
-    count_statements(url)
-
-
-def count_statements(url: str) -> None:
-    """SQL statements of one answer click, with few and with many teams (in-process)."""
-    with FakeSlack() as slack:
-        settings = Settings(
-            slack_bot_token="xoxb-test-token",
-            slack_signing_secret=SECRET,
-            slack_api_url=slack.api_url,
-            database_url=url,
-        )
-        runtime = Runtime.from_settings(settings)
-        server = Server(WebApp(create_app(settings, runtime), runtime), "127.0.0.1", 0).start()
-        statements = []
-
-        def count_statement(*args):
-            statements.append(args[2])
-
-        client = SlackClient(server.url, SECRET, fake_slack=slack)
-        for extra in (0, 480):
-            with runtime.session_factory() as session:
-                for number in range(extra):
-                    team_service.create_team(session, "T0TEST", f"Extra {number}", "U1")
-                session.commit()
-            before = len(slack.calls_to("response_url"))
-            client.command(f"assess Stmt {extra}", user_id="UX")
-            calls = slack.wait_for("response_url", count=before + 1, timeout=10)
-            value = calls[before].args["blocks"][-2]["elements"][0]["value"]
-            time.sleep(0.3)
-            statements.clear()
-            event.listen(runtime.engine, "before_cursor_execute", count_statement)
-            before = len(slack.calls_to("response_url"))
-            client.block_action("answer_yes", value=value, block_id="answers", user_id="UX")
-            slack.wait_for("response_url", count=before + 1, timeout=10)
-            time.sleep(0.3)
-            event.remove(runtime.engine, "before_cursor_execute", count_statement)
-            with runtime.session_factory() as session:
-                teams = overview.level_counts(session, "T0TEST")[1]
-            print(
-                f"SQL statements for one click ({teams} teams in the workspace): {len(statements)}"
-            )
-        server.stop()
 
 
 if __name__ == "__main__":
