@@ -7,6 +7,7 @@ and exit status 2; nobody setting the bot up should have to read a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import signal
@@ -28,7 +29,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("mlops-bot")
 
 
-def _configure_logging(level: str, log_format: str = "text") -> None:
+def _configure_logging(
+    level: str, log_format: str = "text", settings: Settings | None = None
+) -> None:
+    """Configure the root handlers, and put the secret redaction on them: every subcommand
+    comes through here before it logs anything, at any level."""
+    from bot.redaction import install, secrets_in
+
     logging.basicConfig(
         level=getattr(logging, level, logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -38,11 +45,21 @@ def _configure_logging(level: str, log_format: str = "text") -> None:
 
         for handler in logging.getLogger().handlers:
             handler.setFormatter(JsonFormatter())
+    known = secrets_in(os.environ)
+    if settings is not None:  # values from .env too, by the same names
+        known += secrets_in(
+            {
+                field.name.upper(): value
+                for field in dataclasses.fields(settings)
+                if isinstance(value := getattr(settings, field.name), str)
+            }
+        )
+    install(known)
 
 
 def _settings(args: argparse.Namespace, **kwargs) -> Settings:
     settings = load_settings(**kwargs)
-    _configure_logging(settings.log_level, settings.log_format)
+    _configure_logging(settings.log_level, settings.log_format, settings)
     return settings
 
 

@@ -29,4 +29,6 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
+        elif record.exc_text:  # already formatted (and redacted) by bot.redaction
+            entry["error"] = record.exc_text
         return json.dumps(entry, default=str)
