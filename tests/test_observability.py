@@ -105,3 +105,22 @@ def test_database_down_gives_503_and_a_friendly_reply(slack):
     finally:
         server.stop()
         runtime.engine.dispose()
+
+
+def test_refusal_warnings_are_rate_limited_and_count_what_they_held(caplog):
+    from bot.observability import RateLimitedWarning
+
+    now = [1000.0]
+    warning = RateLimitedWarning(interval=60, clock=lambda: now[0])
+    caplog.set_level(logging.WARNING, logger="mlops_bot.refused")
+    assert [warning.warn("signature", "refused %s", n) for n in range(3)] == [True, False, False]
+    assert warning.warn("too_large", "too large")  # each reason has its own window
+    now[0] += 61
+    assert warning.warn("signature", "refused %s", 3)
+    lines = [r.getMessage() for r in caplog.records if r.name == "mlops_bot.refused"]
+    assert lines == [
+        "refused 0",
+        "too large",
+        "refused 3 (2 more like it since the last such line were not logged)",
+    ]
+    assert all(r.levelname == "WARNING" for r in caplog.records)

@@ -49,30 +49,27 @@ def test_refuses_to_start_with_one_line(args, stale_database, tmp_path, slack):
     assert not slack.calls_to("auth.test"), "nothing may talk to Slack before the check"
 
 
-def test_a_running_web_process_reports_it_on_healthz(stale_database, slack):
-    settings = make_settings(slack, stale_database)
+def healthz_of(database_url: str, slack):
+    """What an in-process web server on `database_url` answers on /healthz."""
+    settings = make_settings(slack, database_url)
     runtime = Runtime.from_settings(settings)
     server = Server(WebApp(create_app(settings, runtime), runtime), host="127.0.0.1", port=0)
     server.start()
     try:
-        health = SlackClient(server.url, settings.slack_signing_secret).get("/healthz")
-        assert health.status == 503
-        assert health.json() == {"status": "unavailable", "database": True, "reason": SCHEMA_BEHIND}
+        return SlackClient(server.url, settings.slack_signing_secret).get("/healthz")
     finally:
         server.stop()
         runtime.engine.dispose()
+
+
+def test_a_running_web_process_reports_it_on_healthz(stale_database, slack):
+    health = healthz_of(stale_database, slack)
+    assert health.status == 503
+    assert health.json() == {"status": "unavailable", "database": True, "reason": SCHEMA_BEHIND}
 
 
 def test_at_head_it_starts(tmp_path, slack):
     url = fresh_sqlite_url(tmp_path)
     upgrade(url)
-    settings = make_settings(slack, url)
-    runtime = Runtime.from_settings(settings)
-    server = Server(WebApp(create_app(settings, runtime), runtime), host="127.0.0.1", port=0)
-    server.start()
-    try:
-        health = SlackClient(server.url, settings.slack_signing_secret).get("/healthz")
-        assert health.status == 200 and health.json() == {"status": "ok", "database": True}
-    finally:
-        server.stop()
-        runtime.engine.dispose()
+    health = healthz_of(url, slack)
+    assert health.status == 200 and health.json() == {"status": "ok", "database": True}
