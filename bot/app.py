@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import handlers
 from bot.config import Settings
 from bot.db import make_engine, make_session_factory
-from bot.installations import DatabaseInstallationStore, DatabaseOAuthStateStore
+from bot.installations import DatabaseOAuthStateStore, installation_store
 from bot.models import ProcessedEvent
 from handlers.base import error_message
 
@@ -82,7 +82,7 @@ def oauth_settings(settings: Settings, runtime: Runtime) -> OAuthSettings | None
         client_id=settings.slack_client_id,
         client_secret=settings.slack_client_secret,
         scopes=list(settings.slack_scopes),
-        installation_store=DatabaseInstallationStore(runtime.session_factory),
+        installation_store=installation_store(settings, runtime.session_factory),
         state_store=DatabaseOAuthStateStore(runtime.session_factory),
         install_path="/slack/install",
         redirect_uri_path="/slack/oauth_redirect",

@@ -85,7 +85,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from bot.migrate import upgrade
 
     settings = _settings(args, require_slack=False)
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, token_encryption_keys=settings.token_encryption_keys)
     done = f"database at {redact_url(settings.database_url)} is at the latest schema"
     if settings.log_format == "json":  # a release phase's log is all JSON, this line too
         log.info(done)
@@ -200,7 +200,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             reason=_sandbox_reason(loose),
         )
     settings = _settings(args)
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, token_encryption_keys=settings.token_encryption_keys)
     wsgi = build_web_app(settings)
     scheduler = start_background(wsgi.runtime)
     server = Server(
@@ -396,6 +396,65 @@ def cmd_workspace_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress(label: str):
+    """A `done/total` counter on stderr: rewritten in place on a terminal, a line per step
+    in a log, so a long run shows it is moving either way."""
+    tty = sys.stderr.isatty()
+
+    def show(done: int, total: int) -> None:
+        prefix = "\r" if tty else ""
+        end = "" if tty and done < total else "\n"
+        print(f"{prefix}{label}: {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def cmd_secrets_generate_key(args: argparse.Namespace) -> int:
+    """Print a new key for TOKEN_ENCRYPTION_KEYS (nothing is stored)."""
+    from bot.crypto import generate_key
+
+    print(generate_key())
+    return 0
+
+
+def cmd_secrets_rotate(args: argparse.Namespace) -> int:
+    """Re-encrypt every stored bot token with the first key of TOKEN_ENCRYPTION_KEYS."""
+    from bot.app import Runtime
+    from bot.crypto import KEYS_VARIABLE, TokenCipher
+    from bot.installations import rotate_tokens
+
+    settings = _settings(args, require_slack=False)
+    if not settings.token_encryption_keys:
+        raise ConfigError(
+            f"{KEYS_VARIABLE} is not set: list the new key first, then the old ones "
+            "(make a key with `mlops-bot secrets generate-key`)."
+        )
+    runtime = Runtime.from_settings(settings)
+    try:
+        result = rotate_tokens(
+            runtime.session_factory,
+            TokenCipher(settings.token_encryption_keys),
+            progress=_progress("re-encrypting bot tokens"),
+        )
+    finally:
+        runtime.engine.dispose()
+    print(
+        f"{result.rotated} token(s) re-encrypted with the first key, "
+        f"{result.current} already current, of {result.total} installation(s)"
+    )
+    if result.unreadable:
+        print(
+            f"mlops-bot: {len(result.unreadable)} token(s) open with none of the keys and were "
+            f"left as they are ({', '.join(result.unreadable)}): add the key they were "
+            f"encrypted with to {KEYS_VARIABLE} and run this again, or reinstall there",
+            file=sys.stderr,
+        )
+        return 1
+    if len(settings.token_encryption_keys) > 1:
+        print(f"every token now opens with the first key: the others can leave {KEYS_VARIABLE}")
+    return 0
+
+
 def _one_line(error: Exception) -> str:
     text = " ".join(str(error).split()) or type(error).__name__
     if isinstance(error, URLError):
@@ -502,6 +561,22 @@ def build_parser() -> argparse.ArgumentParser:
         "purge take), name, teams, teams with a level, first seen, installed or not.",
     )
     listing.set_defaults(func=cmd_workspace_list)
+    secrets_cmd = add(
+        "secrets", lambda a: (secrets_cmd.print_help(), 2)[1], "Encryption keys of stored tokens."
+    )
+    secrets_subs = secrets_cmd.add_subparsers(dest="secrets_command", metavar="ACTION")
+    secrets_subs.add_parser(
+        "generate-key",
+        help="Print a new key for TOKEN_ENCRYPTION_KEYS.",
+        description="Print a new random Fernet key. Put it first in TOKEN_ENCRYPTION_KEYS "
+        "(comma-separated; the first encrypts, all decrypt), then run `secrets rotate`.",
+    ).set_defaults(func=cmd_secrets_generate_key)
+    secrets_subs.add_parser(
+        "rotate",
+        help="Re-encrypt every stored bot token with the first key (DATABASE_URL only).",
+        description="Re-encrypt every stored bot token with the first key of "
+        "TOKEN_ENCRYPTION_KEYS; afterwards the other keys can be removed. Safe to run again.",
+    ).set_defaults(func=cmd_secrets_rotate)
     return parser
 
 

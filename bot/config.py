@@ -16,6 +16,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from bot.crypto import KEYS_VARIABLE, parse_keys
+
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///mlops-bot.db"
 # The bot scopes of manifest.json: what the install link asks for in OAuth mode.
@@ -85,6 +87,8 @@ class Settings:
     metrics_token: str | None = None
     placeholders: frozenset[str] = frozenset()
     """Variables set to a placeholder such as .env.example's `xoxb-...`, read as unset."""
+    # Fernet keys for the bot tokens stored in OAuth mode: the first encrypts, all decrypt.
+    token_encryption_keys: tuple[str, ...] = ()
 
     @property
     def oauth(self) -> bool:
@@ -273,6 +277,16 @@ def load_settings(
         raise ConfigError(
             "METRICS_TOKEN must be at least 16 characters (e.g. `openssl rand -hex 32`)."
         )
+    try:
+        encryption_keys = parse_keys(values.get(KEYS_VARIABLE))
+    except ValueError as error:
+        raise ConfigError(f"{KEYS_VARIABLE}: {error}.") from None
+    if require_slack and oauth and not encryption_keys:
+        raise ConfigError(
+            f"{KEYS_VARIABLE} is not set: installing into many workspaces stores each "
+            "workspace's bot token, encrypted with this key; make one with "
+            "`mlops-bot secrets generate-key` (see .env.example)."
+        )
 
     scopes = (
         tuple(s.strip() for s in (values.get("SLACK_SCOPES") or "").split(",") if s.strip())
@@ -305,4 +319,5 @@ def load_settings(
         metrics_port=int(metrics_port_text) if metrics_port_text else None,
         metrics_token=metrics_token,
         placeholders=frozenset(placeholders),
+        token_encryption_keys=encryption_keys,
     )

@@ -4,6 +4,7 @@ without an alembic.ini in the working directory."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from alembic import command
@@ -16,8 +17,12 @@ import migrations
 from bot.config import normalise_database_url
 
 
-def alembic_config(database_url: str) -> Config:
+def alembic_config(database_url: str, token_encryption_keys: Sequence[str] | None = None) -> Config:
+    """`token_encryption_keys` reach the migration that encrypts stored tokens (0005); None
+    lets it read TOKEN_ENCRYPTION_KEYS from the environment itself."""
     config = Config()
+    if token_encryption_keys is not None:
+        config.attributes["token_encryption_keys"] = tuple(token_encryption_keys)
     config.set_main_option("script_location", str(Path(migrations.__file__).parent))
     # ConfigParser treats % specially; a password may contain one.
     config.set_main_option(
@@ -55,9 +60,19 @@ def schema_is_current(engine: Engine) -> bool:
     return current == heads
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade(
+    database_url: str,
+    revision: str = "head",
+    *,
+    token_encryption_keys: Sequence[str] | None = None,
+) -> None:
+    command.upgrade(alembic_config(database_url, token_encryption_keys), revision)
 
 
-def downgrade(database_url: str, revision: str = "base") -> None:
-    command.downgrade(alembic_config(database_url), revision)
+def downgrade(
+    database_url: str,
+    revision: str = "base",
+    *,
+    token_encryption_keys: Sequence[str] | None = None,
+) -> None:
+    command.downgrade(alembic_config(database_url, token_encryption_keys), revision)

@@ -338,8 +338,9 @@ class WorkerHeartbeat(Base):
 class Installation(Base):
     """One workspace's (or org's) installation of the app, when installed through OAuth.
 
-    `key` is the team id, or the enterprise id for an org-wide install. The bot token is
-    stored as Slack's own SQLAlchemy store would; reinstalling replaces the row.
+    `key` is the team id, or the enterprise id for an org-wide install; reinstalling
+    replaces the row. `bot_token` holds the token encrypted (a Fernet token, see bot.crypto),
+    never in plain text; Text because the ciphertext is about twice as long as the token.
     """
 
     __tablename__ = "installations"
@@ -350,7 +351,7 @@ class Installation(Base):
     team_name: Mapped[str | None] = mapped_column(String(255))
     is_enterprise_install: Mapped[bool] = mapped_column(default=False)
     app_id: Mapped[str | None] = mapped_column(String(32))
-    bot_token: Mapped[str] = mapped_column(String(255))
+    bot_token: Mapped[str] = mapped_column(Text)
     bot_id: Mapped[str | None] = mapped_column(String(32))
     bot_user_id: Mapped[str | None] = mapped_column(String(32))
     bot_scopes: Mapped[str | None] = mapped_column(Text)

@@ -39,8 +39,11 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 def secrets_in(values: Mapping[str, str]) -> list[str]:
     """The secret values among environment-style settings: every *_SECRET, *_TOKEN and
-    *_PASSWORD variable, and the password inside DATABASE_URL."""
+    *_PASSWORD variable, each key of TOKEN_ENCRYPTION_KEYS, and the password inside
+    DATABASE_URL."""
     found = [value for name, value in values.items() if _SECRET_NAMES.search(name) and value]
+    keys = (values.get("TOKEN_ENCRYPTION_KEYS") or "").split(",")
+    found += [key.strip() for key in keys if key.strip()]
     url = values.get("DATABASE_URL") or ""
     try:
         password = urlsplit(url).password

@@ -56,9 +56,10 @@ def make_sender(runtime: Runtime, client: WebClient | None = None, **kwargs) -> 
     settings = runtime.settings
     kwargs.setdefault("pacer", Pacer(CHANNEL_RATE, CHANNEL_BURST, WORKSPACE_RATE, WORKSPACE_BURST))
     if settings.oauth:  # many workspaces, each with its own bot token
-        from bot.installations import bot_token_for
+        from bot.installations import installation_store
 
-        kwargs.setdefault("token_for", lambda ws: bot_token_for(runtime.session_factory, ws))
+        store = installation_store(settings, runtime.session_factory)
+        kwargs.setdefault("token_for", store.bot_token)
     return Sender(
         runtime.session_factory,
         client or sender_client(runtime),

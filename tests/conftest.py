@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot.app import Runtime, create_app
 from bot.config import Settings, normalise_database_url
+from bot.crypto import generate_key
 from bot.db import make_engine
 from bot.migrate import upgrade
 from bot.models import Base
@@ -32,6 +33,8 @@ from tests.slack_web_api import FakeSlack
 
 BOT_TOKEN = "xoxb-test-token"
 TEAM_ID = "T0TEST"
+# A fresh key per test session: stored tokens are encrypted as in production (bot.crypto).
+TOKEN_KEY = generate_key()
 
 
 def postgres_url_or_skip() -> str:
@@ -142,6 +145,7 @@ def make_settings(slack: FakeSlack, database_url: str, **overrides) -> Settings:
         slack_api_url=slack.api_url,
         database_url=database_url,
         port=0,
+        token_encryption_keys=(TOKEN_KEY,),
     )
     values.update(overrides)
     return Settings(**values)

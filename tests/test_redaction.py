@@ -26,11 +26,11 @@ from bot.migrate import upgrade
 from bot.outbox import enqueue
 from bot.redaction import MARK, RedactingFilter, secrets_in
 from bot.services import workspaces
-from tests.conftest import free_port, fresh_postgres_schema, fresh_sqlite_url
+from tests.conftest import TOKEN_KEY, free_port, fresh_postgres_schema, fresh_sqlite_url
+from tests.oauth import CLIENT_ID, CLIENT_SECRET, NEW_TOKEN, OAuthSlack, install
 from tests.public_port import WebProcess
 from tests.signed_client import SlackClient
 from tests.test_cli import clean_env
-from tests.test_workspaces import CLIENT_ID, CLIENT_SECRET, NEW_TOKEN, OAuthSlack, install
 
 SIGNING_SECRET = "5f1c0ffee5ec2e7da7a5ec2e7s1gn1ng"
 DB_PASSWORD = "pg-Pa55word-not-for-logs"
@@ -62,6 +62,7 @@ def oauth_env(oauth_slack, tmp_path) -> dict[str, str]:
         SLACK_CLIENT_ID=CLIENT_ID,
         SLACK_CLIENT_SECRET=CLIENT_SECRET,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        TOKEN_ENCRYPTION_KEYS=TOKEN_KEY,
         SLACK_API_URL=oauth_slack.api_url,
         DATABASE_URL=url,
         LOG_LEVEL="DEBUG",
@@ -69,7 +70,7 @@ def oauth_env(oauth_slack, tmp_path) -> dict[str, str]:
 
 
 def assert_no_secret(log: str) -> None:
-    for secret in (NEW_TOKEN, CLIENT_SECRET, SIGNING_SECRET, DB_PASSWORD):
+    for secret in (NEW_TOKEN, CLIENT_SECRET, SIGNING_SECRET, DB_PASSWORD, TOKEN_KEY):
         assert secret not in log, f"{secret} in the log"
     assert "xoxb-installed" not in log
 

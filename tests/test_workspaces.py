@@ -1,89 +1,26 @@
 """Many workspaces: OAuth install into our own tables, uninstall and token revocation stop
 everything at once, and purge removes a workspace's data (and only that workspace's)."""
 
-import re
 import subprocess
 import sys
 import threading
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from bot.app import Runtime, create_app
 from bot.models import Delivery, DeliveryState, Installation, Team, Workspace
 from bot.outbox import enqueue
 from bot.services import workspaces
-from bot.web import Server, WebApp
-from tests.conftest import make_settings
+from tests.conftest import TOKEN_KEY
 from tests.driver import Person, eventually, run_assessment, text_of
-from tests.signed_client import SlackClient
-from tests.slack_web_api import FakeSlack
-
-CLIENT_ID, CLIENT_SECRET = "111.222", "client-secret"
-NEW_TOKEN = "xoxb-installed-in-t2"
-
-
-class OAuthSlack(FakeSlack):
-    """The stand-in plus oauth.v2.access, which Slack authenticates with the client secret."""
-
-    def _answer_api(self, method, args, token, parse_error):
-        if method != "oauth.v2.access":
-            return super()._answer_api(method, args, token, parse_error)
-        self.oauth_calls.append(args)
-        if args.get("code") != "good-code":
-            return 200, {"ok": False, "error": "invalid_code"}, {}
-        return (
-            200,
-            {
-                "ok": True,
-                "access_token": NEW_TOKEN,
-                "token_type": "bot",
-                "scope": "commands,chat:write",
-                "bot_user_id": "UBOT2",
-                "app_id": "A0TEST",
-                "team": {"id": "T2", "name": "Second Org"},
-                "enterprise": None,
-                "is_enterprise_install": False,
-                "authed_user": {"id": "U9"},
-            },
-            {},
-        )
+from tests.oauth import NEW_TOKEN, install, running_oauth_bot
 
 
 @pytest.fixture
 def oauth_bot(engine, database_url):
-    with OAuthSlack() as slack:
-        slack.oauth_calls = []
-        slack.add_token(NEW_TOKEN, team_id="T2", team="Second Org", user_id="UBOT2", bot_id="B2")
-        settings = make_settings(
-            slack,
-            database_url,
-            slack_bot_token="",
-            slack_client_id=CLIENT_ID,
-            slack_client_secret=CLIENT_SECRET,
-        )
-        runtime = Runtime.from_settings(settings, engine=engine)
-        server = Server(WebApp(create_app(settings, runtime), runtime), "127.0.0.1", 0).start()
-        client = SlackClient(server.url, settings.slack_signing_secret, fake_slack=slack)
-        try:
-            yield client, slack, runtime
-        finally:
-            server.stop()
-
-
-def install(client) -> tuple[int, str]:
-    page = client.get("/slack/install")
-    assert page.status == 200
-    link = re.search(r'href="(https://slack.com/oauth/v2/authorize[^"]+)"', page.body).group(1)
-    query = parse_qs(urlsplit(link.replace("&amp;", "&")).query)
-    assert query["client_id"] == [CLIENT_ID]
-    assert "commands" in query["scope"][0] and "chat:write" in query["scope"][0]
-    state = query["state"][0]
-    cookie = page.headers["set-cookie"].split(";")[0]
-    done = client.get(f"/slack/oauth_redirect?code=good-code&state={state}", {"Cookie": cookie})
-    return done.status, done.body
+    with running_oauth_bot(engine, database_url) as running:
+        yield running
 
 
 def test_install_stores_the_workspace_and_serves_it(oauth_bot):
@@ -94,7 +31,8 @@ def test_install_stores_the_workspace_and_serves_it(oauth_bot):
     assert call["code"] == "good-code"
     with runtime.session_factory() as session:
         row = session.get(Installation, "T2")
-        assert row.bot_token == NEW_TOKEN and row.installer_user_id == "U9"
+        assert row.installer_user_id == "U9"
+        assert NEW_TOKEN not in row.bot_token  # stored encrypted (see test_secrets)
     # a command from the new workspace is answered with that workspace's own token
     response = client.command("assess Search", team_id="T2", user_id="U9")
     assert response.status == 200
@@ -212,7 +150,12 @@ def test_oauth_needs_both_client_settings():
     with pytest.raises(ConfigError, match="SLACK_CLIENT_SECRET"):
         load_settings({"SLACK_CLIENT_ID": "1", "SLACK_SIGNING_SECRET": "s"})
     settings = load_settings(
-        {"SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2", "SLACK_SIGNING_SECRET": "s"}
+        {
+            "SLACK_CLIENT_ID": "1",
+            "SLACK_CLIENT_SECRET": "2",
+            "SLACK_SIGNING_SECRET": "s",
+            "TOKEN_ENCRYPTION_KEYS": TOKEN_KEY,
+        }
     )
     assert settings.oauth and settings.slack_bot_token == ""
 
