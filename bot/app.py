@@ -27,6 +27,7 @@ from bot.config import Settings
 from bot.db import make_engine, make_session_factory
 from bot.installations import DatabaseOAuthStateStore, installation_store
 from bot.models import ProcessedEvent
+from bot.signing import RotatingRequestVerification, RotatingSignatureVerifier
 from handlers.base import error_message
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,13 @@ class Runtime:
     def from_settings(cls, settings: Settings, engine: Engine | None = None) -> Runtime:
         engine = engine or make_engine(settings.database_url)
         return cls(settings, engine, make_session_factory(engine))
+
+
+def signature_verifier(settings: Settings) -> RotatingSignatureVerifier:
+    """Checks Slack's signatures with the signing secret, and the previous one if set."""
+    return RotatingSignatureVerifier(
+        settings.slack_signing_secret, settings.slack_signing_secret_previous
+    )
 
 
 def make_web_client(settings: Settings, *, retry_rate_limits: bool = True) -> WebClient:
@@ -102,6 +110,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> App:
         # Bolt checks the token on the first request instead; bot.slack_status reports on
         # /healthz whether Slack answers.
         token_verification_enabled=False,
+        # Bolt's own RequestVerification, given a verifier that also accepts the previous
+        # signing secret during a rotation (bot.signing); the flag only keeps Bolt from adding
+        # a second copy, and this one sits where Bolt's would, before authorization.
+        request_verification_enabled=False,
+        before_authorize=RotatingRequestVerification(
+            settings.slack_signing_secret, settings.slack_signing_secret_previous
+        ),
         oauth_settings=oauth_settings(settings, runtime),
         name="mlops-maturity-bot",
         # Bolt's default of 5 workers makes acks queue behind the work done after them;

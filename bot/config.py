@@ -67,6 +67,8 @@ class Settings:
 
     slack_bot_token: str
     slack_signing_secret: str
+    # During a signing secret rotation: the old secret, still accepted (and logged) until removed.
+    slack_signing_secret_previous: str | None = None
     slack_app_token: str | None = None
     slack_api_url: str = DEFAULT_API_URL
     database_url: str = DEFAULT_DATABASE_URL
@@ -206,6 +208,10 @@ def load_settings(
         token = _secret(values, "SLACK_BOT_TOKEN", placeholders)
         secret = _secret(values, "SLACK_SIGNING_SECRET", placeholders)
 
+    previous_secret = _secret(values, "SLACK_SIGNING_SECRET_PREVIOUS", placeholders) or None
+    if previous_secret and previous_secret == secret:
+        previous_secret = None  # nothing is being rotated
+
     app_token = _secret(values, "SLACK_APP_TOKEN", placeholders) or None
     if require_app_token and not app_token:
         _require(values, "SLACK_APP_TOKEN")
@@ -300,6 +306,7 @@ def load_settings(
     return Settings(
         slack_bot_token=token,
         slack_signing_secret=secret,
+        slack_signing_secret_previous=previous_secret,
         slack_app_token=app_token,
         slack_api_url=api_url,
         database_url=normalise_database_url(database_url),

@@ -36,7 +36,7 @@ from waitress.task import ErrorTask
 from waitress.utilities import RequestEntityTooLarge
 
 from bot import payloads
-from bot.app import Runtime
+from bot.app import Runtime, signature_verifier
 from bot.config import Settings
 from bot.db import database_ok
 from bot.migrate import SCHEMA_BEHIND, schema_is_current
@@ -56,9 +56,9 @@ class _SlackHandler(SlackRequestHandler):
     would answer for a parseable body.
     """
 
-    def __init__(self, app: App, signing_secret: str, path: str, metrics: Metrics):
+    def __init__(self, app: App, verifier: SignatureVerifier, path: str, metrics: Metrics):
         super().__init__(app, path=path)
-        self.verifier = SignatureVerifier(signing_secret)
+        self.verifier = verifier
         self.metrics = metrics
 
     def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
@@ -152,7 +152,7 @@ class WebApp:
     def __init__(self, app: App, runtime: Runtime, slack_status: SlackStatus | None = None):
         settings = runtime.settings
         self.metrics = Metrics(runtime.engine)
-        self.slack = _SlackHandler(app, settings.slack_signing_secret, SLACK_PATH, self.metrics)
+        self.slack = _SlackHandler(app, signature_verifier(settings), SLACK_PATH, self.metrics)
         self.runtime = runtime
         self.max_body = settings.max_request_bytes
         self.metrics_token = settings.metrics_token
