@@ -159,7 +159,11 @@ def prepare_clicks(runtime: Runtime, count: int, label: str) -> list[str]:
             assessment_id = session.scalar(
                 select(func.max(Assessment.id)).where(Assessment.team_id == team.id)
             )
-            values.append(json.dumps({"a": assessment_id, "c": first, "v": "yes"}))
+            values.append(
+                json.dumps(
+                    {"assessment_id": assessment_id, "capability_id": first, "answer": "yes"}
+                )
+            )
         session.commit()
     return values
 

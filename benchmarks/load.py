@@ -141,7 +141,13 @@ def client_loop(number, url, remote, engine, stop, stats) -> None:
             continue
         assessment_id, position = state
         while position < len(CAPABILITIES) and not stop.is_set():
-            value = json.dumps({"a": assessment_id, "c": CAPABILITIES[position], "v": "yes"})
+            value = json.dumps(
+                {
+                    "assessment_id": assessment_id,
+                    "capability_id": CAPABILITIES[position],
+                    "answer": "yes",
+                }
+            )
             # Each click comes from a user id of its own, so the saved row names the click
             # that saved it (answers record who clicked; anyone may answer).
             attempts += 1

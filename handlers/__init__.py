@@ -6,11 +6,11 @@ from bot.config import Settings
 
 
 def register(app: App, settings: Settings) -> None:
-    from handlers import assess, commands, delivery, events, export, teams
+    from handlers import assess, commands, events, export, reminders, teams
 
     commands.register(app, settings)
     events.register(app, settings)
     assess.register(app, settings)
     teams.register(app, settings)
-    delivery.register(app, settings)
+    reminders.register(app, settings)
     export.register(app, settings)

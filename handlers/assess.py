@@ -1,6 +1,6 @@
 """The assessment conversation and the read-back commands: assess, status, next, history.
 
-Listeners ack first, call one service, render one template and deliver it; the services
+Listeners ack first, call one service, render one template and reply with it; the services
 decide what a click means (including stale and duplicate clicks).
 """
 
@@ -18,10 +18,12 @@ from bot.domain import DEFAULT_CHECKLIST
 from bot.errors import NotFound, UserError
 from bot.models import Team
 from bot.mrkdwn import escape
-from bot.services import assessments, channels, overview
+from bot.services import assessments, channels
+from bot.services import history as history_service
+from bot.services import home as home_service
 from bot.services import teams as team_service
 from bot.services.assessments import NOTE_MAX, Outcome
-from handlers.base import Req, deliver, dm, from_view, listener, parse_value
+from handlers.base import Req, dm, from_view, listener, parse_value, reply
 from handlers.commands import subcommand
 from handlers.ids import Action, Block, Callback
 from messages import render
@@ -53,10 +55,10 @@ def _team_by_id(req: Req, value: object) -> Team:
 def outcome_message(req: Req, outcome: Outcome) -> dict:
     """The question to show next, or the level card when the assessment is finished."""
     if outcome.question is not None:
-        return render("question", q=outcome.question, notice=outcome.notice)
+        return render("question", question=outcome.question, notice=outcome.notice)
     finished = outcome.finished
     return render(
-        "level_card", s=finished.state, change=finished.level_change, notice=outcome.notice
+        "level_card", state=finished.state, change=finished.level_change, notice=outcome.notice
     )
 
 
@@ -65,7 +67,7 @@ def refresh_home(req: Req) -> None:
     view = render(
         "home",
         command=req.settings.slash_command,
-        **vars(overview.home(req.session, req.team_id, req.user_id)),
+        **vars(home_service.home(req.session, req.team_id, req.user_id)),
     )
     try:
         req.client.views_publish(user_id=req.user_id, view=view)
@@ -74,8 +76,7 @@ def refresh_home(req: Req) -> None:
 
 
 def _after(req: Req, outcome: Outcome) -> None:
-    req.session.commit()  # the click is saved before Slack hears anything about it
-    deliver(req, outcome_message(req, outcome), replace=True)
+    reply(req, outcome_message(req, outcome), replace=True)
     if outcome.finished is not None and not outcome.stale:
         refresh_home(req)
 
@@ -115,40 +116,61 @@ def assess(req: Req, text: str) -> None:
             )
     elif resumed:
         notice = "Resuming where you left off; every answer so far is saved."
-    req.session.commit()
-    deliver(req, render("question", q=question, notice=notice))
+    reply(req, render("question", question=question, notice=notice))
 
 
 @subcommand("status", writes=False)
 def status(req: Req, text: str) -> None:
     team, _ = _team_arg(req, text, create=False)
     state = team_service.team_states(req.session, req.team_id, [team])[0]
-    deliver(req, render("level_card", s=state, change=None, notice=None))
+    reply(req, render("level_card", state=state, change=None, notice=None))
 
 
 @subcommand("next", writes=False)
 def next_step(req: Req, text: str) -> None:
     team, _ = _team_arg(req, text, create=False)
     state = team_service.team_states(req.session, req.team_id, [team])[0]
-    deliver(req, render("next_step", s=state))
+    reply(req, render("next_step", state=state))
 
 
 @subcommand("history", writes=False)
 def history(req: Req, text: str) -> None:
     team, _ = _team_arg(req, text, create=False)
-    data = overview.history(req.session, team)
-    deliver(req, render("history", command=req.settings.slash_command, **vars(data)))
+    data = history_service.history(req.session, team)
+    reply(req, render("history", command=req.settings.slash_command, **vars(data)))
 
 
 # --- buttons ------------------------------------------------------------------------
 
 
+# Buttons and modals posted before the payload keys had names carry the short keys; Slack
+# keeps old messages for years, so those are read too.
+LEGACY_KEYS = {"assessment_id": "a", "capability_id": "c", "answer": "v", "response_url": "r"}
+
+
+def payload_field(payload: dict, name: str) -> object:
+    """`payload[name]`, or its short pre-rename key; KeyError when neither is there."""
+    if name in payload:
+        return payload[name]
+    return payload[LEGACY_KEYS[name]]
+
+
+def _question_ref(payload: object) -> tuple[int, str]:
+    """(assessment id, capability id) of a question's button value or note modal metadata."""
+    if not isinstance(payload, dict):
+        raise TypeError("not an object")
+    return int(payload_field(payload, "assessment_id")), str(
+        payload_field(payload, "capability_id")
+    )
+
+
 def _ref(req: Req) -> tuple[int, str, dict]:
     value = parse_value(req)
     try:
-        return int(value["a"]), str(value["c"]), value
+        assessment_id, capability_id = _question_ref(value)
     except (KeyError, TypeError, ValueError):
         raise UserError("That button is not one I know; please use a fresh message.") from None
+    return assessment_id, capability_id, value
 
 
 @listener
@@ -156,7 +178,12 @@ def on_answer(req: Req) -> None:
     req.ack()
     assessment_id, capability_id, value = _ref(req)
     outcome = assessments.answer(
-        req.session, req.team_id, assessment_id, capability_id, str(value.get("v")), req.user_id
+        req.session,
+        req.team_id,
+        assessment_id,
+        capability_id,
+        str(value.get("answer", value.get("v"))),
+        req.user_id,
     )
     _after(req, outcome)
 
@@ -188,9 +215,13 @@ def on_add_note(req: Req) -> None:
         _after(req, Outcome(question=question, stale=True, notice="Here is the current question."))
         return
     metadata = json.dumps(
-        {"a": assessment_id, "c": capability_id, "r": req.body.get("response_url") or ""}
+        {
+            "assessment_id": assessment_id,
+            "capability_id": capability_id,
+            "response_url": req.body.get("response_url") or "",
+        }
     )
-    view = render("note_modal", q=question, metadata=metadata, note_max=NOTE_MAX)
+    view = render("note_modal", question=question, metadata=metadata, note_max=NOTE_MAX)
     req.client.views_open(trigger_id=req.body["trigger_id"], view=view)
 
 
@@ -221,19 +252,19 @@ def on_note_submitted(req: Req) -> None:
         return
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
-        assessment_id, capability_id = int(meta["a"]), str(meta["c"])
+        assessment_id, capability_id = _question_ref(meta)
     except (KeyError, TypeError, ValueError):
         req.ack(response_action="errors", errors={Block.NOTE_TEXT: "This form is outdated."})
         return
     outcome = assessments.answer(
         req.session, req.team_id, assessment_id, capability_id, choice, req.user_id, note=note
     )
-    req.session.commit()  # the answer and note are saved whatever happens below
+    req.save()  # the answer and note are saved whatever happens below
     message = outcome_message(req, outcome)
     # Replace the clicked message before answering the modal: if its response URL has expired
     # (30 minutes, or used 5 times), the modal itself is the one place to say where the next
     # step went. The URL answers in milliseconds, well inside Slack's 3 seconds.
-    if _replace_via(meta.get("r") or "", message):
+    if _replace_via(meta.get("response_url", meta.get("r")) or "", message):
         req.ack()
     else:
         req.ack(response_action="update", view=render("notice_modal", **NOTE_SAVED_ELSEWHERE))
@@ -264,8 +295,7 @@ def on_start_assess(req: Req) -> None:
     team = _team_by_id(req, parse_value(req))
     question, resumed = assessments.start_or_resume(req.session, team, req.user_id)
     notice = "Resuming where you left off; every answer so far is saved." if resumed else None
-    req.session.commit()
-    deliver(req, render("question", q=question, notice=notice), replace=not from_view(req))
+    reply(req, render("question", question=question, notice=notice), replace=not from_view(req))
 
 
 @listener
@@ -286,8 +316,7 @@ def on_assess_step(req: Req) -> None:
         if resumed
         else f"Updating *{escape(step.title)}*: {len(step.capability_ids)} question(s)."
     )
-    req.session.commit()
-    deliver(req, render("question", q=question, notice=notice), replace=not from_view(req))
+    reply(req, render("question", question=question, notice=notice), replace=not from_view(req))
 
 
 @listener(writes=False)
@@ -295,14 +324,14 @@ def on_open_status(req: Req) -> None:
     req.ack()
     team = _team_by_id(req, parse_value(req))
     state = team_service.team_states(req.session, req.team_id, [team])[0]
-    message = render("level_card", s=state, change=None, notice=None)
+    message = render("level_card", state=state, change=None, notice=None)
     if from_view(req) and req.body.get("trigger_id"):
         req.client.views_open(
             trigger_id=req.body["trigger_id"],
             view=render("status_modal", blocks=message["blocks"]),
         )
         return
-    deliver(req, message)
+    reply(req, message)
 
 
 @listener(writes=False)
@@ -310,15 +339,15 @@ def on_open_next(req: Req) -> None:
     req.ack()
     team = _team_by_id(req, parse_value(req))
     state = team_service.team_states(req.session, req.team_id, [team])[0]
-    deliver(req, render("next_step", s=state))
+    reply(req, render("next_step", state=state))
 
 
 @listener(writes=False)
 def on_open_history(req: Req) -> None:
     req.ack()
     team = _team_by_id(req, parse_value(req))
-    data = overview.history(req.session, team)
-    deliver(req, render("history", command=req.settings.slash_command, **vars(data)))
+    data = history_service.history(req.session, team)
+    reply(req, render("history", command=req.settings.slash_command, **vars(data)))
 
 
 def register(app: App, settings: Settings) -> None:

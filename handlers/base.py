@@ -4,6 +4,10 @@ Bolt answers Slack as soon as a listener calls `ack()` and keeps running the lis
 thread pool, so a session opened by a global middleware would be closed under a listener
 still at work. Instead `listener(fn)` wraps each handler: it opens the session, runs the
 handler, commits, and always closes, on the listener's own thread.
+
+A unit of work ends at one visible point, `req.save()`: `reply()` calls it before it answers,
+and the few handlers that talk to Slack after writing without replying (closing a modal,
+confirming a team edit) call it themselves. See docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -32,28 +36,26 @@ log = logging.getLogger(__name__)
 class Req:
     """One Slack request as a handler sees it.
 
-    `client` and `respond` commit the open transaction before handing out the way to Slack:
-    whatever the person did is saved before Slack hears of it, and no transaction (on SQLite,
-    the database's one write lock) stays open across a network call.
+    `client` and `respond` are Bolt's own and do not touch the database. Whatever the person
+    did is saved by `save()` before Slack hears of it (`reply()` does this), so no transaction
+    (on SQLite, the database's one write lock) stays open across a network call.
     """
 
     ack: Ack
     body: dict[str, Any]
-    _client: WebClient
-    _respond: Respond
+    client: WebClient
+    respond: Respond
     context: BoltContext
     session: Session
     settings: Settings
 
-    @property
-    def client(self) -> WebClient:
-        self.session.commit()
-        return self._client
+    def save(self) -> None:
+        """End the unit of work: commit what the handler changed, before telling Slack.
 
-    @property
-    def respond(self) -> Respond:
+        `listener` commits once more when the handler returns, for handlers that never talk
+        to Slack after writing; after `save()` that second commit has nothing left to do.
+        """
         self.session.commit()
-        return self._respond
 
     @property
     def team_id(self) -> str:
@@ -154,7 +156,7 @@ def from_view(req: Req) -> bool:
     return not req.body.get("response_url")
 
 
-def deliver(
+def reply(
     req: Req,
     message: dict,
     *,
@@ -162,17 +164,17 @@ def deliver(
     response_url: str | None = None,
     context_hint: str = "",
 ) -> None:
-    """Show `message` to the person who acted, wherever they acted.
+    """Save the unit of work, then show `message` to the person who acted, where they acted.
 
     In a channel or DM the reply goes through the response URL (replacing the clicked
     message when `replace`). From App Home there is none, so it goes to the person's DM
     with the bot (or, for a modal, the `response_url` of the message it was opened from).
     If Slack refuses the update (message gone, URL expired, channel
     archived), the person is told in a fresh message how to carry on: whatever they did
-    was already saved before this is called.
+    was already saved.
     """
+    req.save()
     if response_url:  # a modal's submission carries the URL of the message it came from
-        req.session.commit()
         respond: Respond | None = Respond(response_url=response_url)
     else:
         respond = None if from_view(req) else req.respond

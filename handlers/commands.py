@@ -9,7 +9,7 @@ from slack_bolt import App
 
 from bot.config import Settings
 from bot.db import read_only
-from handlers.base import Req, listener
+from handlers.base import Req, listener, reply
 from messages import render
 
 # (name, arguments, what it does): the order is the order of the help text.
@@ -79,13 +79,13 @@ def on_command(req: Req) -> None:
     sub, rest = split_command(req.body.get("text", ""))
     command = req.settings.slash_command
     if sub in ("", "help"):
-        req.respond(**help_message(command))
+        reply(req, help_message(command))
     elif sub in ROUTES:
         if sub in READ_ONLY:
             read_only(req.session)
         ROUTES[sub](req, rest)
     else:
-        req.respond(**help_message(command, unknown=sub))
+        reply(req, help_message(command, unknown=sub))
 
 
 def register(app: App, settings: Settings) -> None:

@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.errors import UserError
 from bot.services import export as export_service
 from bot.services import teams as team_service
-from handlers.base import Req, deliver
+from handlers.base import Req, reply
 from handlers.commands import subcommand
 from messages import render
 
@@ -38,10 +38,11 @@ def export(req: Req, text: str) -> None:
         )
     data = export_service.collect(req.session, req.team_id, team)
     if data.empty:
-        deliver(req, render("export_empty", team=team, command=req.settings.slash_command))
+        reply(req, render("export_empty", team=team, command=req.settings.slash_command))
         return
     content = export_service.encode_csv(export_service.to_csv(data))
-    client = req.client  # commits (nothing to write) before the network calls
+    req.save()  # nothing was written; no transaction stays open across the upload
+    client = req.client
     try:
         dm = client.conversations_open(users=req.user_id)["channel"]["id"]
         client.files_upload_v2(
@@ -60,7 +61,7 @@ def export(req: Req, text: str) -> None:
             else " Please try again in a minute."
         )
         raise UserError(f"I could not send you the file (Slack said `{reason}`).{hint}") from None
-    deliver(req, render("export_sent", data=data))
+    reply(req, render("export_sent", data=data))
 
 
 def register(app: App, settings: Settings) -> None:

@@ -12,8 +12,9 @@ from bot.config import Settings
 from bot.errors import Forbidden, UserError
 from bot.mrkdwn import escape
 from bot.services import channels, overview, people
+from bot.services import home as home_service
 from bot.services import teams as team_service
-from handlers.base import Req, deliver, listener, parse_value
+from handlers.base import Req, listener, parse_value, reply
 from handlers.commands import subcommand
 from handlers.ids import Action, Block, Callback
 from messages import render
@@ -117,7 +118,7 @@ def on_team_submitted(req: Req) -> None:
             req.session, req.team_id, name, req.user_id, home_channel_id=channel, owners=owners
         )
         verb = "Created"
-    req.session.commit()
+    req.save()  # before the modal closes: a closed form means the team is kept
     text = f":white_check_mark: {verb} team *{escape(saved.name)}*" + (
         f" with home channel <#{saved.home_channel_id}>." if saved.home_channel_id else "."
     )
@@ -133,7 +134,7 @@ def on_team_submitted(req: Req) -> None:
 def teams(req: Req, text: str) -> None:
     page = int(text) if text.strip().isdigit() else 1
     data = overview.teams_overview(req.session, req.team_id, page)
-    deliver(req, render("teams", command=req.settings.slash_command, **vars(data)))
+    reply(req, render("teams", command=req.settings.slash_command, **vars(data)))
 
 
 @listener(writes=False)
@@ -142,7 +143,7 @@ def on_teams_page(req: Req) -> None:
     value = parse_value(req)
     page = int(value) if str(value).isdigit() else 1
     data = overview.teams_overview(req.session, req.team_id, page)
-    deliver(req, render("teams", command=req.settings.slash_command, **vars(data)), replace=True)
+    reply(req, render("teams", command=req.settings.slash_command, **vars(data)), replace=True)
 
 
 @listener(writes=False)
@@ -151,7 +152,7 @@ def on_home_opened(req: Req) -> None:
     event = req.body.get("event") or {}
     if event.get("tab", "home") != "home":
         return
-    data = overview.home(req.session, req.team_id, event.get("user") or req.user_id)
+    data = home_service.home(req.session, req.team_id, event.get("user") or req.user_id)
     view = render("home", command=req.settings.slash_command, **vars(data))
     req.client.views_publish(user_id=event.get("user") or req.user_id, view=view)
 

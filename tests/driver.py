@@ -152,7 +152,7 @@ def capability_of(message: dict) -> str:
     for label in LABELS.values():
         button = buttons(message).get(label)
         if button:
-            return json.loads(button["value"])["c"]
+            return json.loads(button["value"])["capability_id"]
     raise AssertionError("not a question: " + text_of(message)[:300])
 
 

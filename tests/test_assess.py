@@ -318,3 +318,42 @@ def test_evidence_links_in_notes_are_clickable_and_mentions_are_not(bot):
     assert "<https://mlflow.example/runs?a=1&amp;b=2>." in text
     assert "<!channel>" not in text and "&lt;!channel&gt;" in text
     assert "<@U2>" not in text and "&lt;@U2&gt;" in text
+
+
+def test_buttons_and_forms_posted_with_the_old_short_payload_keys_still_work(bot):
+    """Messages posted before the payload keys had names ({"a", "c", "v"} on buttons, "r" in
+    the note form) stay in Slack for years; clicking them must still answer the question."""
+    person = Person(bot)
+    message = person.command("assess Fraud ML")
+    new = json.loads(buttons(message)["Yes"]["value"])
+    assert set(new) == {"assessment_id", "capability_id", "answer"}
+    old = {"a": new["assessment_id"], "c": new["capability_id"], "v": "yes"}
+    for block in message["blocks"]:
+        for element in block.get("elements", []):
+            if element.get("type") == "button" and element.get("text", {}).get("text") == "Yes":
+                element["value"] = json.dumps(old)
+    message = person.answer(message, "Yes")
+    assert "question 2 of 9" in text_of(message)
+    person.click(message, "Add note", reply=False)
+    (opened,) = bot.slack.wait_for("views.open")
+    meta = json.loads(opened.args["view"]["private_metadata"])
+    assert set(meta) == {"assessment_id", "capability_id", "response_url"}
+    old_meta = {"a": meta["assessment_id"], "c": meta["capability_id"], "r": meta["response_url"]}
+    before = len(bot.slack.calls_to("response_url"))
+    response = bot.client.view_submission(
+        opened.args["view"]["callback_id"],
+        {
+            "note_answer": {
+                "note_answer": {"type": "radio_buttons", "selected_option": {"value": "no"}}
+            },
+            "note_text": {"note_text": {"type": "plain_text_input", "value": "old form"}},
+        },
+        private_metadata=json.dumps(old_meta),
+        user_id="U1",
+    )
+    assert response.status == 200
+    calls = bot.slack.wait_for("response_url", count=before + 1)
+    assert "question 3 of 9" in text_of(calls[-1].args)
+    with bot.session() as session:
+        values = session.scalars(select(AnswerRecord.value).order_by(AnswerRecord.id)).all()
+        assert values == ["yes", "no"]

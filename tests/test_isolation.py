@@ -333,7 +333,7 @@ def forged_clicks(world: World) -> list[tuple[str, str, dict]]:
     """(label, action_id, block_action kwargs) for every button that names an id."""
     running_cap = DEFAULT_CHECKLIST.ids[1]
     team = str(world.t1_team)
-    answer = {"a": world.t1_running, "c": running_cap, "v": "yes"}
+    answer = {"assessment_id": world.t1_running, "capability_id": running_cap, "answer": "yes"}
     return [
         ("answer", Action.ANSWER_YES, {"value": json.dumps(answer)}),
         (
@@ -341,7 +341,11 @@ def forged_clicks(world: World) -> list[tuple[str, str, dict]]:
             Action.ANSWER_NO,
             {
                 "value": json.dumps(
-                    {"a": world.t1_completed, "c": DEFAULT_CHECKLIST.ids[8], "v": "no"}
+                    {
+                        "assessment_id": world.t1_completed,
+                        "capability_id": DEFAULT_CHECKLIST.ids[8],
+                        "answer": "no",
+                    }
                 )
             },
         ),
@@ -395,14 +399,22 @@ def test_the_same_clicks_in_the_right_workspace_do_work(world, bot):
     """The control for the test above: the ids are real, only the workspace was wrong."""
     reply = reply_to_click(world.ws1, Action.OPEN_STATUS, str(world.t1_team))
     assert f"{TEAM} · L1 · ML pipeline" in text_of(reply)
-    answer = {"a": world.t1_running, "c": DEFAULT_CHECKLIST.ids[1], "v": "yes"}
+    answer = {
+        "assessment_id": world.t1_running,
+        "capability_id": DEFAULT_CHECKLIST.ids[1],
+        "answer": "yes",
+    }
     reply = reply_to_click(world.ws1, Action.ANSWER_YES, json.dumps(answer))
     assert "question 3 of 9" in text_of(reply)
 
 
 def test_note_modal_submitted_with_the_other_workspaces_assessment_records_nothing(world, bot):
     before = snapshot(bot, T1)
-    metadata = {"a": world.t1_running, "c": DEFAULT_CHECKLIST.ids[1], "r": ""}
+    metadata = {
+        "assessment_id": world.t1_running,
+        "capability_id": DEFAULT_CHECKLIST.ids[1],
+        "response_url": "",
+    }
     values = {
         "note_answer": {
             "note_answer": {"type": "radio_buttons", "selected_option": {"value": "yes"}}

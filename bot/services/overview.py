@@ -1,7 +1,8 @@
-"""Read-back views: a team's history, the org overview, and a person's own teams.
+"""The organisation's overview (`/mlops teams`): every team with its level and trend, a page
+at a time, and the count of teams per level (also shown in App Home).
 
-Each function runs a fixed number of queries whatever the number of teams or answers, so
-`/mlops teams` stays fast for an organisation of hundreds of teams.
+Each function runs a fixed number of queries whatever the number of teams, so the overview
+stays fast for an organisation of hundreds of teams.
 """
 
 from __future__ import annotations
@@ -9,81 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.domain import Answer
-from bot.models import (
-    AnswerRecord,
-    Assessment,
-    AssessmentStatus,
-    LevelChange,
-    Team,
-    TeamOwner,
-)
-from bot.services.teams import TeamState, team_states
+from bot.models import LevelChange, Team
+from bot.services.teams import team_states
 
-HISTORY_EDITS = 30
 TEAMS_PER_PAGE = 60
-HOME_TEAMS = 15
-
-
-@dataclass(frozen=True)
-class AnswerChange:
-    capability_id: str
-    before: Answer | None
-    after: Answer
-    by: str
-    at: datetime
-    note: str | None
-
-
-@dataclass(frozen=True)
-class History:
-    team: Team
-    changes: list[LevelChange]
-    edits: list[AnswerChange]
-    more_edits: int
-
-
-def history(session: Session, team: Team) -> History:
-    """Level timeline (newest first) and the answers that changed, from finished runs."""
-    changes = list(
-        session.scalars(
-            select(LevelChange)
-            .where(LevelChange.team_id == team.id, LevelChange.workspace_id == team.workspace_id)
-            .order_by(LevelChange.id.desc())
-            .limit(20)
-        )
-    )
-    records = session.scalars(
-        select(AnswerRecord)
-        .join(Assessment, Assessment.id == AnswerRecord.assessment_id)
-        .where(
-            AnswerRecord.team_id == team.id,
-            AnswerRecord.workspace_id == team.workspace_id,
-            Assessment.status == AssessmentStatus.COMPLETED,
-        )
-        .order_by(AnswerRecord.id)
-    )
-    last: dict[str, AnswerRecord] = {}
-    edits: list[AnswerChange] = []
-    for record in records:
-        before = last.get(record.capability_id)
-        if before is None or before.value != record.value or before.note != record.note:
-            edits.append(
-                AnswerChange(
-                    record.capability_id,
-                    before.value if before else None,
-                    record.value,
-                    record.answered_by,
-                    record.answered_at,
-                    record.note,
-                )
-            )
-        last[record.capability_id] = record
-    edits.reverse()
-    return History(team, changes, edits[:HISTORY_EDITS], max(0, len(edits) - HISTORY_EDITS))
 
 
 @dataclass(frozen=True)
@@ -157,28 +90,3 @@ def teams_overview(session: Session, workspace_id: str, page: int = 1) -> Overvi
         for state in team_states(session, workspace_id, teams)
     ]
     return Overview(rows, counts, total, page, pages)
-
-
-@dataclass(frozen=True)
-class Home:
-    mine: list[TeamState]
-    more: int
-    counts: dict[int | None, int]
-    total: int
-
-
-def home(session: Session, workspace_id: str, user_id: str) -> Home:
-    """The viewer's teams (owned, created or assessed by them) and the org's counts."""
-    owned = select(TeamOwner.team_id).where(
-        TeamOwner.workspace_id == workspace_id, TeamOwner.user_id == user_id
-    )
-    condition = (
-        Team.workspace_id == workspace_id,
-        or_(Team.id.in_(owned), Team.created_by == user_id, Team.last_assessed_by == user_id),
-    )
-    total_mine = session.scalar(select(func.count()).select_from(Team).where(*condition))
-    teams = list(
-        session.scalars(select(Team).where(*condition).order_by(Team.name_key).limit(HOME_TEAMS))
-    )
-    counts, total = level_counts(session, workspace_id)
-    return Home(team_states(session, workspace_id, teams), total_mine - len(teams), counts, total)

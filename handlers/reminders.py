@@ -1,4 +1,4 @@
-"""Digests, nudges and reminders as people control them: `/mlops digest`, `/mlops remind`,
+"""Reminders, nudges and digests as people control them: `/mlops digest`, `/mlops remind`,
 `/mlops snooze`, and the Snooze, Stop and overview buttons on what the bot sends.
 
 ("Done, update my answers" and "Reassess" carry the assessment flow's own action ids; that
@@ -18,7 +18,7 @@ from bot.mrkdwn import escape
 from bot.scheduling import zone
 from bot.services import digests, nudges, people
 from bot.services.teams import get_team
-from handlers.base import Req, deliver, listener, parse_value
+from handlers.base import Req, listener, parse_value, reply
 from handlers.commands import ROUTES, subcommand
 from handlers.ids import DeliveryAction
 from messages import render
@@ -55,20 +55,21 @@ def digest(req: Req, text: str) -> None:
         subs = digests.subscriptions(req.session, req.team_id)
         lines = [f"• <#{sub.channel_id}>: {digests.describe(sub)}" for sub in subs]
         text_out = "*Digests*\n" + "\n".join(lines) if lines else "No channel gets the digest yet."
-        req.respond(**_notice(text_out, digests.USAGE.format(command=command)))
+        reply(req, _notice(text_out, digests.USAGE.format(command=command)))
         return
     request = digests.parse_request(text, command)
     sub = digests.subscribe(
         req.session, req.team_id, req.user_id, request, default_timezone=_user_zone(req)
     )
     if sub is None:
-        req.respond(**_notice(f"<#{request.channel_id}> will get no more digests."))
+        reply(req, _notice(f"<#{request.channel_id}> will get no more digests."))
         return
-    req.respond(
-        **_notice(
+    reply(
+        req,
+        _notice(
             f":newspaper: <#{sub.channel_id}> gets the digest {digests.describe(sub)}.",
             "Level changes are announced there too, as they happen.",
-        )
+        ),
     )
 
 
@@ -87,8 +88,8 @@ def remind(req: Req, text: str) -> None:
     if not words:
         cadence, snoozed_until = nudges.current_setting(req.session, team)
         state = f", snoozed until {_when(snoozed_until, None)}" if snoozed_until else ""
-        req.respond(
-            **_notice(f"*{escape(team.name)}* is nudged {cadence}{state}.", f"Change: {usage}")
+        reply(
+            req, _notice(f"*{escape(team.name)}* is nudged {cadence}{state}.", f"Change: {usage}")
         )
         return
     nudges.check_owner(team, req.user_id, req.settings)
@@ -101,7 +102,7 @@ def remind(req: Req, text: str) -> None:
             f"*{escape(team.name)}*'s owners get a {cadence} nudge about its next step, on a "
             "weekday morning in each owner's own time zone."
         )
-    req.respond(**_notice(message, f"Change it any time: {usage}"))
+    reply(req, _notice(message, f"Change it any time: {usage}"))
 
 
 @subcommand("snooze")
@@ -112,10 +113,10 @@ def snooze(req: Req, text: str) -> None:
     nudges.check_owner(team, req.user_id, req.settings)
     nudges.snooze(req.session, team, req.user_id, until)
     if until is None:
-        req.respond(**_notice(f"Nudges about *{escape(team.name)}* are back on."))
+        reply(req, _notice(f"Nudges about *{escape(team.name)}* are back on."))
     else:
-        req.respond(
-            **_notice(f":zzz: No nudges about *{escape(team.name)}* until {_when(until, tz)}.")
+        reply(
+            req, _notice(f":zzz: No nudges about *{escape(team.name)}* until {_when(until, tz)}.")
         )
 
 
@@ -146,7 +147,7 @@ def on_snooze(req: Req) -> None:
     nudges.check_owner(team, req.user_id, req.settings)
     days = min(int(value["days"]), 366)
     until = utcnow() + timedelta(days=days)
-    _snoozed(req, team, until)
+    _snoozed(req, team, until, _user_zone(req))
 
 
 @listener
@@ -158,18 +159,18 @@ def on_snooze_until(req: Req) -> None:
     nudges.check_owner(team, req.user_id, req.settings)
     tz = _user_zone(req)
     until, _ = nudges.parse_snooze(f"until {action.get('selected_date') or ''}", utcnow(), tz)
-    _snoozed(req, team, until)
+    _snoozed(req, team, until, tz)
 
 
-def _snoozed(req: Req, team: Team, until) -> None:
+def _snoozed(req: Req, team: Team, until, tz: str | None) -> None:
+    """Save the snooze and say until when; `tz` is looked up before anything is written, so
+    no write waits on users.info."""
     nudges.snooze(req.session, team, req.user_id, until)
-    req.session.commit()
     command = req.settings.slash_command
-    deliver(
+    reply(
         req,
         _notice(
-            f":zzz: Snoozed: no nudges about *{escape(team.name)}* until "
-            f"{_when(until, _user_zone(req))}.",
+            f":zzz: Snoozed: no nudges about *{escape(team.name)}* until {_when(until, tz)}.",
             f"Back on now: `{command} snooze off {escape(team.name)}`.",
         ),
         replace=True,
@@ -183,9 +184,8 @@ def on_stop(req: Req) -> None:
     team = _team(req, value.get("team_id") if isinstance(value, dict) else value)
     nudges.check_owner(team, req.user_id, req.settings)
     nudges.set_cadence(req.session, team, req.user_id, Cadence.OFF)
-    req.session.commit()
     command = req.settings.slash_command
-    deliver(
+    reply(
         req,
         _notice(
             f"Stopped: no more nudges about *{escape(team.name)}*.",
@@ -200,7 +200,7 @@ def on_open_overview(req: Req) -> None:
     req.ack()
     show = ROUTES.get("teams")
     if show is None:
-        req.respond(**_notice(f"Run `{req.settings.slash_command} teams` for the overview."))
+        reply(req, _notice(f"Run `{req.settings.slash_command} teams` for the overview."))
         return
     show(req, "")
 

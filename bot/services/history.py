@@ -1,0 +1,76 @@
+"""A team's history: its level timeline and the answers that changed between finished runs.
+
+Two queries whatever the number of runs: `/mlops history` reads the same rows the export
+does, and shows at most HISTORY_EDITS answer changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.domain import Answer
+from bot.models import AnswerRecord, Assessment, AssessmentStatus, LevelChange, Team
+
+HISTORY_EDITS = 30
+
+
+@dataclass(frozen=True)
+class AnswerChange:
+    capability_id: str
+    before: Answer | None
+    after: Answer
+    by: str
+    at: datetime
+    note: str | None
+
+
+@dataclass(frozen=True)
+class History:
+    team: Team
+    changes: list[LevelChange]
+    edits: list[AnswerChange]
+    more_edits: int
+
+
+def history(session: Session, team: Team) -> History:
+    """Level timeline (newest first) and the answers that changed, from finished runs."""
+    changes = list(
+        session.scalars(
+            select(LevelChange)
+            .where(LevelChange.team_id == team.id, LevelChange.workspace_id == team.workspace_id)
+            .order_by(LevelChange.id.desc())
+            .limit(20)
+        )
+    )
+    records = session.scalars(
+        select(AnswerRecord)
+        .join(Assessment, Assessment.id == AnswerRecord.assessment_id)
+        .where(
+            AnswerRecord.team_id == team.id,
+            AnswerRecord.workspace_id == team.workspace_id,
+            Assessment.status == AssessmentStatus.COMPLETED,
+        )
+        .order_by(AnswerRecord.id)
+    )
+    last: dict[str, AnswerRecord] = {}
+    edits: list[AnswerChange] = []
+    for record in records:
+        before = last.get(record.capability_id)
+        if before is None or before.value != record.value or before.note != record.note:
+            edits.append(
+                AnswerChange(
+                    record.capability_id,
+                    before.value if before else None,
+                    record.value,
+                    record.answered_by,
+                    record.answered_at,
+                    record.note,
+                )
+            )
+        last[record.capability_id] = record
+    edits.reverse()
+    return History(team, changes, edits[:HISTORY_EDITS], max(0, len(edits) - HISTORY_EDITS))

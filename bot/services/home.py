@@ -1,0 +1,42 @@
+"""A person's App Home: the teams they own, created or assessed, and the org's level counts.
+
+A fixed number of queries whatever the number of teams; at most HOME_TEAMS teams are shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from bot.models import Team, TeamOwner
+from bot.services.overview import level_counts
+from bot.services.teams import TeamState, team_states
+
+HOME_TEAMS = 15
+
+
+@dataclass(frozen=True)
+class Home:
+    mine: list[TeamState]
+    more: int
+    counts: dict[int | None, int]
+    total: int
+
+
+def home(session: Session, workspace_id: str, user_id: str) -> Home:
+    """The viewer's teams (owned, created or assessed by them) and the org's counts."""
+    owned = select(TeamOwner.team_id).where(
+        TeamOwner.workspace_id == workspace_id, TeamOwner.user_id == user_id
+    )
+    condition = (
+        Team.workspace_id == workspace_id,
+        or_(Team.id.in_(owned), Team.created_by == user_id, Team.last_assessed_by == user_id),
+    )
+    total_mine = session.scalar(select(func.count()).select_from(Team).where(*condition))
+    teams = list(
+        session.scalars(select(Team).where(*condition).order_by(Team.name_key).limit(HOME_TEAMS))
+    )
+    counts, total = level_counts(session, workspace_id)
+    return Home(team_states(session, workspace_id, teams), total_mine - len(teams), counts, total)
