@@ -155,7 +155,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> App:
     @app.error
     def on_error(error, body, respond, client, context, logger):
         """Errors outside a listener (middleware): the same reply a listener would give."""
-        message = error_message(error)
+        message = error_message(error, settings.slash_command)
         try:
             if respond is not None and body.get("response_url"):
                 respond(text=message, response_type="ephemeral", replace_original=False)

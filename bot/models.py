@@ -95,6 +95,12 @@ class Cadence(enum.StrEnum):
     OFF = "off"
 
 
+REMINDER_CADENCES = (Cadence.WEEKLY, Cadence.BIWEEKLY, Cadence.MONTHLY, Cadence.OFF)
+"""What `remind` accepts: nudging a team every day would be noise."""
+DIGEST_CADENCES = (Cadence.WEEKLY, Cadence.DAILY, Cadence.OFF)
+"""What `digest` accepts: a digest summarises a period, so at least every day, at most weekly."""
+
+
 class DeliveryState(enum.StrEnum):
     PENDING = "pending"
     SENDING = "sending"

@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from bot.models import Cadence
+
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 NUDGE_WINDOW = (time(9, 0), time(12, 0))
 """Nudges go out on weekday mornings, local time: late enough to be at work, early enough
 to act on the same day. A worker that was down at 09:00 still catches up until noon."""
 
-CADENCE_DAYS = {"weekly": 7, "biweekly": 14, "monthly": 28}
+CADENCE_DAYS = {Cadence.WEEKLY: 7, Cadence.BIWEEKLY: 14, Cadence.MONTHLY: 28}
 """Monthly is four weeks, so a team's nudge keeps landing on the same weekday."""
 
 
@@ -73,7 +75,7 @@ class DigestDue:
 
 def digest_due(
     *,
-    cadence: str,
+    cadence: Cadence,
     weekday: int | None,
     local_time: str,
     timezone: str,
@@ -91,10 +93,10 @@ def digest_due(
     tz = zone(timezone) or ZoneInfo("UTC")
     at = parse_hhmm(local_time) or time(9, 0)
     today = now.astimezone(tz).date()
-    if cadence == "daily":
+    if cadence == Cadence.DAILY:
         step = timedelta(days=1)
         day = today
-    elif cadence == "weekly":
+    elif cadence == Cadence.WEEKLY:
         step = timedelta(days=7)
         day = today - timedelta(days=(today.weekday() - (weekday or 0)) % 7)
     else:
@@ -105,7 +107,7 @@ def digest_due(
         scheduled = local_instant(day, at, tz)
     if since is not None and scheduled < since:
         return None
-    if cadence == "daily":
+    if cadence == Cadence.DAILY:
         period = day.isoformat()
     else:
         year, week, _ = day.isocalendar()
@@ -114,14 +116,14 @@ def digest_due(
 
 
 def next_digest_at(
-    *, cadence: str, weekday: int | None, local_time: str, timezone: str, now: datetime
+    *, cadence: Cadence, weekday: int | None, local_time: str, timezone: str, now: datetime
 ) -> datetime | None:
     """When the next digest goes out (for confirmations): the first occurrence after now."""
     tz = zone(timezone) or ZoneInfo("UTC")
     at = parse_hhmm(local_time) or time(9, 0)
     day = now.astimezone(tz).date() - timedelta(days=1)
     for _ in range(16):
-        if cadence == "daily" or day.weekday() == (weekday or 0):
+        if cadence == Cadence.DAILY or day.weekday() == (weekday or 0):
             instant = local_instant(day, at, tz)
             if instant > now:
                 return instant
@@ -142,7 +144,9 @@ def nudge_day(now: datetime, timezone: str | None) -> date | None:
     return local.date()
 
 
-def cadence_elapsed(cadence: str, last: datetime | None, today: date, timezone: str | None) -> bool:
+def cadence_elapsed(
+    cadence: Cadence, last: datetime | None, today: date, timezone: str | None
+) -> bool:
     """True when a team on `cadence` may be nudged again on local date `today`.
 
     Compared in local dates, not hours, so "weekly" means "not again before next Monday

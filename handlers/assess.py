@@ -15,7 +15,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.config import Settings
 from bot.domain import DEFAULT_CHECKLIST
-from bot.errors import NotFound, UserError
+from bot.errors import COMMAND, NotFound, UserError
 from bot.models import Team
 from bot.mrkdwn import escape
 from bot.services import assessments, channels
@@ -48,7 +48,7 @@ def _team_by_id(req: Req, value: object) -> Team:
         raise UserError("That button is not one I know; please use a fresh message.")
     team = team_service.get_team(req.session, req.team_id, team_id)
     if team is None:
-        raise NotFound("That team no longer exists. `/mlops teams` lists the teams there are.")
+        raise NotFound(f"That team no longer exists. `{COMMAND} teams` lists the teams there are.")
     return team
 
 
@@ -307,7 +307,7 @@ def on_assess_step(req: Req) -> None:
     try:
         step = DEFAULT_CHECKLIST.step(int(value["step"]))
     except (KeyError, TypeError, ValueError):
-        raise UserError("That step is not one I know; try `/mlops next`.") from None
+        raise UserError(f"That step is not one I know; try `{COMMAND} next`.") from None
     question, resumed = assessments.start_or_resume(
         req.session, team, req.user_id, capability_ids=list(step.capability_ids)
     )

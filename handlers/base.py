@@ -95,7 +95,7 @@ def listener(
             session.commit()
         except Exception as error:
             session.rollback()
-            message = error_message(error)
+            message = error_message(error, req.settings.slash_command)
             if ack.response is None:  # not acknowledged yet: the answer can carry the message
                 if body.get("type") == "view_submission":
                     ack()
@@ -111,10 +111,11 @@ def listener(
     return run
 
 
-def error_message(error: Exception) -> str:
-    """What the person reads: our own words for UserError, a reference for anything else."""
+def error_message(error: Exception, command: str) -> str:
+    """What the person reads: our own words for UserError (naming the slash command as it is
+    configured), a reference for anything else."""
     if isinstance(error, UserError):
-        return str(error)
+        return error.text_for(command)
     reference = uuid.uuid4().hex[:8]
     if isinstance(error, OperationalError):  # the database is down or restarting
         log.error("database unavailable (ref %s): %s", reference, error.orig)

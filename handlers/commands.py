@@ -9,6 +9,7 @@ from slack_bolt import App
 
 from bot.config import Settings
 from bot.db import read_only
+from bot.models import REMINDER_CADENCES
 from handlers.base import Req, listener, reply
 from messages import render
 
@@ -21,7 +22,7 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("teams", "", "every team with its level and trend"),
     ("team", "[name]", "create or edit a team: name, home channel, owners"),
     ("digest", "#channel weekly|daily|off [day] [HH:MM]", "subscribe a channel to the digest"),
-    ("remind", "weekly|biweekly|monthly|off", "the team's nudge cadence"),
+    ("remind", "|".join(REMINDER_CADENCES), "the team's nudge cadence"),
     ("snooze", "2w", "pause the team's nudges"),
     ("export", "[team]", "answers and level history as a CSV file, sent to you"),
     ("help", "", "this message"),

@@ -12,18 +12,16 @@ from datetime import timedelta
 from slack_bolt import App
 
 from bot.config import Settings
-from bot.errors import Forbidden, NotFound, UserError
-from bot.models import Cadence, Team, utcnow
+from bot.errors import COMMAND, NotFound, UserError
+from bot.models import REMINDER_CADENCES, Cadence, Team, utcnow
 from bot.mrkdwn import escape
 from bot.scheduling import zone
-from bot.services import digests, nudges, people
+from bot.services import digests, nudges, people, permissions
 from bot.services.teams import get_team
 from handlers.base import Req, listener, parse_value, reply
 from handlers.commands import ROUTES, subcommand
 from handlers.ids import DeliveryAction
 from messages import render
-
-CADENCES = ("weekly", "biweekly", "monthly", "off")
 
 
 def _notice(text: str, hint: str | None = None) -> dict:
@@ -33,6 +31,10 @@ def _notice(text: str, hint: str | None = None) -> dict:
 def _user_zone(req: Req) -> str | None:
     person = people.get(req.session, req.client, req.team_id, req.user_id)
     return person.timezone if person is not None and zone(person.timezone) else None
+
+
+def _check_may_change(req: Req, team: Team) -> None:
+    permissions.check_may_change_reminders(req.session, req.client, req.settings, team, req.user_id)
 
 
 def _when(moment, tz: str | None) -> str:
@@ -45,12 +47,9 @@ def _when(moment, tz: str | None) -> str:
 @subcommand("digest")
 def digest(req: Req, text: str) -> None:
     command = req.settings.slash_command
-    if not people.is_admin(req.session, req.client, req.settings, req.team_id, req.user_id):
-        raise Forbidden(
-            "Only workspace admins and owners, or the bot admins named in BOT_ADMINS, can set "
-            "up digests. Ask one of them to run "
-            f"`{command} digest #channel weekly monday 09:00`."
-        )
+    permissions.check_may_set_up_digests(
+        req.session, req.client, req.settings, req.team_id, req.user_id, command=command
+    )
     if text.strip().lower() in ("", "list", "status"):
         subs = digests.subscriptions(req.session, req.team_id)
         lines = [f"• <#{sub.channel_id}>: {digests.describe(sub)}" for sub in subs]
@@ -80,8 +79,8 @@ def digest(req: Req, text: str) -> None:
 def remind(req: Req, text: str) -> None:
     command = req.settings.slash_command
     words = text.split()
-    usage = f"`{command} remind weekly|biweekly|monthly|off [team]`"
-    if words and words[0].lower() not in CADENCES:
+    usage = f"`{command} remind {'|'.join(REMINDER_CADENCES)} [team]`"
+    if words and words[0].lower() not in REMINDER_CADENCES:
         raise UserError(f"I don't understand `{escape(words[0][:40])}`. Use {usage}.")
     name = " ".join(words[1:])
     team = nudges.resolve_team(req.session, req.team_id, req.user_id, req.channel_id, name)
@@ -92,7 +91,7 @@ def remind(req: Req, text: str) -> None:
             req, _notice(f"*{escape(team.name)}* is nudged {cadence}{state}.", f"Change: {usage}")
         )
         return
-    nudges.check_owner(team, req.user_id, req.settings)
+    _check_may_change(req, team)
     cadence = Cadence(words[0].lower())
     nudges.set_cadence(req.session, team, req.user_id, cadence)
     if cadence == Cadence.OFF:
@@ -110,7 +109,7 @@ def snooze(req: Req, text: str) -> None:
     tz = _user_zone(req)
     until, name = nudges.parse_snooze(text, utcnow(), tz)
     team = nudges.resolve_team(req.session, req.team_id, req.user_id, req.channel_id, name)
-    nudges.check_owner(team, req.user_id, req.settings)
+    _check_may_change(req, team)
     nudges.snooze(req.session, team, req.user_id, until)
     if until is None:
         reply(req, _notice(f"Nudges about *{escape(team.name)}* are back on."))
@@ -142,9 +141,9 @@ def on_snooze(req: Req) -> None:
     req.body["actions"][0]["value"] = option
     value = parse_value(req)
     if not isinstance(value, dict) or not str(value.get("days", "")).isdigit():
-        raise UserError("That snooze option is not one I know; try `/mlops snooze 2w`.")
+        raise UserError(f"That snooze option is not one I know; try `{COMMAND} snooze 2w`.")
     team = _team(req, value.get("team_id"))
-    nudges.check_owner(team, req.user_id, req.settings)
+    _check_may_change(req, team)
     days = min(int(value["days"]), 366)
     until = utcnow() + timedelta(days=days)
     _snoozed(req, team, until, _user_zone(req))
@@ -156,7 +155,7 @@ def on_snooze_until(req: Req) -> None:
     action = _action(req)
     block_id = str(action.get("block_id") or "")
     team = _team(req, block_id.rpartition(":")[2])
-    nudges.check_owner(team, req.user_id, req.settings)
+    _check_may_change(req, team)
     tz = _user_zone(req)
     until, _ = nudges.parse_snooze(f"until {action.get('selected_date') or ''}", utcnow(), tz)
     _snoozed(req, team, until, tz)
@@ -182,7 +181,7 @@ def on_stop(req: Req) -> None:
     req.ack()
     value = parse_value(req)
     team = _team(req, value.get("team_id") if isinstance(value, dict) else value)
-    nudges.check_owner(team, req.user_id, req.settings)
+    _check_may_change(req, team)
     nudges.set_cadence(req.session, team, req.user_id, Cadence.OFF)
     command = req.settings.slash_command
     reply(

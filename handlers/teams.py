@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from bot.config import Settings
 from bot.errors import Forbidden, UserError
 from bot.mrkdwn import escape
-from bot.services import channels, overview, people
+from bot.services import channels, overview, permissions
 from bot.services import home as home_service
 from bot.services import teams as team_service
 from handlers.base import Req, listener, parse_value, reply
@@ -22,17 +22,8 @@ from messages import render
 log = logging.getLogger(__name__)
 
 
-def is_admin(req: Req) -> bool:
-    """Workspace admins and owners (users.info, cached) and the configured bot admins."""
-    return people.is_admin(req.session, req.client, req.settings, req.team_id, req.user_id)
-
-
 def check_may_edit(req: Req, team) -> None:
-    owners = [owner.user_id for owner in team.owners]
-    if not owners or req.user_id in owners or is_admin(req):
-        return
-    names = ", ".join(f"<@{user}>" for user in owners[:5])
-    raise Forbidden(f"Only the team's owners ({names}) and workspace admins can edit this team.")
+    permissions.check_may_edit_team(req.session, req.client, req.settings, team, req.user_id)
 
 
 @subcommand("team")  # the admin check may refresh the users.info cache
@@ -63,6 +54,11 @@ def team(req: Req, text: str) -> None:
         raise
 
 
+def _shown(req: Req, error: UserError) -> str:
+    """An error as a modal field shows it: at most 150 characters."""
+    return error.text_for(req.settings.slash_command)[:150]
+
+
 def _input(values: dict, block: str, action: str) -> dict:
     return (values.get(block) or {}).get(action) or {}
 
@@ -81,7 +77,7 @@ def on_team_submitted(req: Req) -> None:
     try:
         name = team_service.clean_team_name(raw_name)
     except UserError as error:
-        req.ack(response_action="errors", errors={Block.TEAM_NAME: str(error)[:150]})
+        req.ack(response_action="errors", errors={Block.TEAM_NAME: _shown(req, error)})
         return
     if not owners:
         req.ack(response_action="errors", errors={Block.TEAM_OWNERS: "Pick at least one owner."})
@@ -109,7 +105,7 @@ def on_team_submitted(req: Req) -> None:
         try:
             check_may_edit(req, existing)
         except Forbidden as error:
-            req.ack(response_action="errors", errors={Block.TEAM_NAME: str(error)[:150]})
+            req.ack(response_action="errors", errors={Block.TEAM_NAME: _shown(req, error)})
             return
         saved = team_service.update_team(req.session, existing, name, channel, owners)
         verb = "Saved"

@@ -12,7 +12,7 @@ import os
 import secrets
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -152,23 +152,36 @@ def make_settings(slack: FakeSlack, database_url: str, **overrides) -> Settings:
 
 
 @pytest.fixture
-def bot(engine, slack, database_url) -> Iterator[RunningBot]:
-    settings = make_settings(slack, database_url)
-    runtime = Runtime.from_settings(settings, engine=engine)
-    server = Server(
-        WebApp(create_app(settings, runtime), runtime),
-        host="127.0.0.1",
-        port=0,
-        operator_port=0,
-    )
-    server.start()
-    client = SlackClient(
-        base_url=server.url,
-        signing_secret=settings.slack_signing_secret,
-        team_id=TEAM_ID,
-        fake_slack=slack,
-    )
+def make_bot(engine, slack, database_url) -> Iterator[Callable[..., RunningBot]]:
+    """`make_bot(**settings)`: the bot with some settings changed (SLASH_COMMAND, ...)."""
+    servers: list[Server] = []
+
+    def start(**overrides) -> RunningBot:
+        settings = make_settings(slack, database_url, **overrides)
+        runtime = Runtime.from_settings(settings, engine=engine)
+        server = Server(
+            WebApp(create_app(settings, runtime), runtime),
+            host="127.0.0.1",
+            port=0,
+            operator_port=0,
+        )
+        server.start()
+        servers.append(server)
+        client = SlackClient(
+            base_url=server.url,
+            signing_secret=settings.slack_signing_secret,
+            team_id=TEAM_ID,
+            fake_slack=slack,
+        )
+        return RunningBot(server.url, settings, runtime, client, slack, server.operator_url)
+
     try:
-        yield RunningBot(server.url, settings, runtime, client, slack, server.operator_url)
+        yield start
     finally:
-        server.stop()
+        for server in servers:
+            server.stop()
+
+
+@pytest.fixture
+def bot(make_bot) -> RunningBot:
+    return make_bot()

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot import outbox
 from bot.domain import DEFAULT_CHECKLIST, Answer, Capability, Checklist
-from bot.errors import NotFound, UserError
+from bot.errors import COMMAND, NotFound, UserError
 from bot.models import (
     AnswerRecord,
     Assessment,
@@ -96,7 +96,7 @@ def load(
     if assessment is None:
         raise NotFound(
             "That assessment no longer exists (its team may have been removed). "
-            "Start again with `/mlops assess <team>`."
+            f"Start again with `{COMMAND} assess <team>`."
         )
     return assessment
 
@@ -315,7 +315,7 @@ def _check_current(
         )
     if assessment.status != AssessmentStatus.IN_PROGRESS:
         raise UserError(
-            "This assessment was replaced by a newer one. Run `/mlops assess` to continue it."
+            f"This assessment was replaced by a newer one. Run `{COMMAND} assess` to continue it."
         )
     scope = _scope(assessment, checklist)
     if assessment.position >= len(scope) or scope[assessment.position] != capability_id:

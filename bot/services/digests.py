@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.domain import DEFAULT_CHECKLIST, level_label
 from bot.errors import UserError
 from bot.models import (
+    DIGEST_CADENCES,
     AnswerRecord,
     Cadence,
     DigestSubscription,
@@ -55,7 +56,7 @@ class DigestRequest:
     timezone: str | None = None
 
 
-def parse_request(text: str, command: str = "/mlops") -> DigestRequest:
+def parse_request(text: str, command: str) -> DigestRequest:
     """Parse the arguments after `digest`; a UserError says exactly what was not understood."""
     usage = USAGE.format(command=command)
     tokens = text.split()
@@ -72,7 +73,7 @@ def parse_request(text: str, command: str = "/mlops") -> DigestRequest:
     cadence, weekday, at, tz = Cadence.WEEKLY, None, None, None
     for token in tokens[1:]:
         word = token.lower()
-        if word in ("weekly", "daily", "off"):
+        if word in DIGEST_CADENCES:
             cadence = Cadence(word)
         elif (day := _weekday(word)) is not None:
             weekday = day
@@ -160,7 +161,7 @@ def describe(sub: DigestSubscription, now: datetime | None = None) -> str:
         else "daily"
     )
     upcoming = next_digest_at(
-        cadence=sub.cadence.value,
+        cadence=sub.cadence,
         weekday=sub.weekday,
         local_time=sub.local_time,
         timezone=sub.timezone,
@@ -178,7 +179,7 @@ def enqueue_due(session: Session, workspace_id: str, now: datetime) -> int:
     count = 0
     for sub in subscriptions(session, workspace_id):
         due = digest_due(
-            cadence=sub.cadence.value,
+            cadence=sub.cadence,
             weekday=sub.weekday,
             local_time=sub.local_time,
             timezone=sub.timezone,
@@ -344,7 +345,7 @@ def render_digest(session: Session, row: Claimed, settings: Settings) -> Rendere
     message = render(
         "digest",
         **context,
-        cadence=sub.cadence.value,
+        cadence=sub.cadence,
         since=since.astimezone(zone(sub.timezone)).strftime("%a %d %b"),
     )
     sub_id = sub.id

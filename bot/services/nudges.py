@@ -25,9 +25,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.config import Settings
 from bot.domain import level_label
-from bot.errors import Forbidden, UserError
+from bot.errors import COMMAND, UserError
 from bot.models import Cadence, Team, TeamOwner, TeamReminder, utcnow
-from bot.mrkdwn import escape
 from bot.outbox import Claimed, Rendered, enqueue, enqueue_many, renderer
 from bot.scheduling import CADENCE_DAYS, cadence_elapsed, nudge_day, zone
 from bot.services import people
@@ -58,21 +57,9 @@ def resolve_team(
         user_id=user_id,
         create=False,
         owned_fallback=True,
-        example="/mlops remind weekly Fraud ML",
+        example=f"{COMMAND} remind weekly Fraud ML",
     )
     return team
-
-
-def check_owner(team: Team, user_id: str, settings: Settings) -> None:
-    """Only a team's owners (and bot admins) change how the bot nudges that team."""
-    owners = [owner.user_id for owner in team.owners]
-    if user_id in owners or user_id in settings.admin_user_ids:
-        return
-    who = ", ".join(f"<@{uid}>" for uid in owners[:10]) or "nobody yet"
-    raise Forbidden(
-        f"Only the owners of *{escape(team.name)}* ({who}) can change its reminders. "
-        "Ask one of them, or a bot admin."
-    )
 
 
 def current_setting(session: Session, team: Team) -> tuple[Cadence, datetime | None]:
@@ -126,7 +113,7 @@ def parse_snooze(text: str, now: datetime, timezone: str | None) -> tuple[dateti
     words = text.split()
     if not words:
         raise UserError(
-            "How long? For example `/mlops snooze 2w` or `/mlops snooze until 2027-01-04`."
+            f"How long? For example `{COMMAND} snooze 2w` or `{COMMAND} snooze until 2027-01-04`."
         )
     head, rest = words[0].lower(), words[1:]
     if head == "until" and rest:
@@ -150,7 +137,7 @@ def parse_snooze(text: str, now: datetime, timezone: str | None) -> tuple[dateti
     if until <= now:
         raise UserError("That date has passed; pick a day in the future.")
     if until - now > MAX_SNOOZE:
-        raise UserError("Snoozes last at most a year; use `/mlops remind off` to stop instead.")
+        raise UserError(f"Snoozes last at most a year; use `{COMMAND} remind off` to stop instead.")
     return until, name
 
 
@@ -183,7 +170,7 @@ def enqueue_due(
     candidates: dict[int, list[tuple[TeamOwner, date]]] = defaultdict(list)
     teams: dict[int, Team] = {}
     for owner, team, reminder in rows:
-        cadence = reminder.cadence.value if reminder else Cadence.WEEKLY.value
+        cadence = reminder.cadence if reminder else Cadence.WEEKLY
         if cadence not in CADENCE_DAYS:
             continue
         if reminder and reminder.snoozed_until and reminder.snoozed_until > now:

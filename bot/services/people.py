@@ -1,4 +1,5 @@
-"""Slack people the bot acts for or on: a cache of users.info, and who is an admin.
+"""Slack people the bot acts for or on: a cache of users.info (who is an admin is decided
+from it in bot.services.permissions).
 
 Nudges need each owner's time zone and must skip deactivated people; digests are an admin's
 decision. Asking Slack every minute for 1,500 owners would burn users.info's rate limit, so
@@ -105,16 +106,6 @@ def get(
         return refresh(session, client, workspace_id, user_id)
     except RateLimited:
         return row  # a person waiting for an answer gets what we know
-
-
-def is_admin(
-    session: Session, client: WebClient, settings: Settings, workspace_id: str, user_id: str
-) -> bool:
-    """Workspace admins and owners (per Slack), and the bot admins of BOT_ADMINS."""
-    if user_id in settings.admin_user_ids:
-        return True
-    row = get(session, client, workspace_id, user_id, max_age=ADMIN_TTL)
-    return bool(row and row.is_admin and not row.deleted)
 
 
 def known_admins(session: Session, settings: Settings, workspace_id: str) -> list[str]:

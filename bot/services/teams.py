@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.domain import DEFAULT_CHECKLIST, Answer, Checklist, LevelReport, Step, next_step, report
-from bot.errors import NotFound, UserError
+from bot.errors import COMMAND, NotFound, UserError
 from bot.models import (
     AnswerRecord,
     Assessment,
@@ -132,7 +132,7 @@ def clean_team_name(raw: str) -> str:
     if _MENTION.search(name):  # real mentions arrive as <@U..>; typed "<" arrives as &lt;
         raise UserError(
             "That looks like a mention or a channel link. Team names are plain text, "
-            "e.g. `Fraud ML`; a home channel is set with `/mlops team`."
+            f"e.g. `Fraud ML`; a home channel is set with `{COMMAND} team`."
         )
     name = unescape_slack(name)
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") for ch in name):
@@ -191,7 +191,7 @@ def resolve_team(
     user_id: str,
     create: bool,
     owned_fallback: bool = False,
-    example: str = "/mlops status Fraud ML",
+    example: str = f"{COMMAND} status Fraud ML",
     can_bind: Callable[[str], bool] | None = None,
 ) -> tuple[Team, bool]:
     """The team a command means: named (created if `create`), else bound to the channel,
@@ -238,7 +238,7 @@ def resolve_team(
             return owned[0], False
     if create:
         raise NotFound(
-            "Which team? Name it, e.g. `/mlops assess Fraud ML`: I create the team the first "
+            f"Which team? Name it, e.g. `{COMMAND} assess Fraud ML`: I create the team the first "
             "time it is named and bind it to this channel, so next time the name is optional."
         )
     raise NotFound(f"Which team? Add its name, for example `{example}`.")
@@ -250,7 +250,7 @@ def unknown_team_message(session: Session, workspace_id: str, name: str) -> str:
     hint = f" Did you mean *{escape(close[0])}*?" if close else ""
     return (
         f"I don't know a team called *{escape(name)}*.{hint} "
-        f"`/mlops assess {escape(name)}` creates it; `/mlops teams` lists every team."
+        f"`{COMMAND} assess {escape(name)}` creates it; `{COMMAND} teams` lists every team."
     )
 
 
