@@ -3,7 +3,7 @@
 Answers are append-only (an edit is a new row; the current answer is the newest), so
 history and trends come for free and nothing a person entered is overwritten. A team keeps
 its current level and last assessment time denormalised, so the overview of hundreds of
-teams is one query. The `deliveries` table is the outbox described in ARCHITECTURE.md.
+teams is one query. The `deliveries` table is the outbox described in docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 callers may enqueue as often as they like; it joins the caller's transaction, so a level
 change and its announcement commit together or not at all.
 
-`Sender` drains the table (ARCHITECTURE.md, "The outbox"):
+`Sender` drains the table (docs/architecture.md, "The outbox"):
 
 - claim: `SELECT ... FOR UPDATE SKIP LOCKED` then `UPDATE ... RETURNING` in one transaction.
   On PostgreSQL the row locks keep concurrent drains apart; on SQLite every transaction of our
