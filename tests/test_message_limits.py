@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.domain import DEFAULT_CHECKLIST, level_label
 from bot.models import Team
 from bot.sandbox.slack_api.limits import message_error, view_problems
-from bot.services import assessments, digests, overview
+from bot.services import assessments, digests, history, home, overview
 from bot.services import teams as team_service
 from bot.services.assessments import NOTE_MAX
 from bot.services.teams import NAME_MAX
@@ -105,39 +105,39 @@ def test_pack_keeps_every_text_within_the_limit_and_loses_no_line():
 
 def test_history_with_the_longest_history_and_notes(session):
     team = worst_team(session, runs=overview_changes_kept() + 1)
-    data = overview.history(session, team)
+    data = history.history(session, team)
     assert data.changes and data.edits and data.more_edits
     message = valid_message(render("history", command="/mlops", **vars(data)))
     assert len(message["blocks"]) <= 50
 
 
 def overview_changes_kept() -> int:
-    return 20  # overview.history keeps the latest 20 level changes
+    return 20  # history.history keeps the latest 20 level changes
 
 
 def test_level_card_and_status_modal_with_a_note_on_every_answer(session):
     team = worst_team(session)
     state = team_service.team_states(session, WS, [team])[0]
-    message = valid_message(render("level_card", s=state, change=None, notice="x" * 500))
+    message = valid_message(render("level_card", state=state, change=None, notice="x" * 500))
     valid_view(render("status_modal", blocks=message["blocks"]))
 
 
 def test_next_step_for_the_worst_name(session):
     team = team_service.create_team(session, WS, NAME, "U1")
     state = team_service.team_states(session, WS, [team])[0]
-    valid_message(render("next_step", s=state))
+    valid_message(render("next_step", state=state))
 
 
 def test_question_with_a_draft_note_and_the_last_runs_note(session):
     team = worst_team(session)  # a finished run: every question shows "Last time" + note
     question, _ = assessments.start_or_resume(session, team, "U1")
-    valid_message(render("question", q=question, notice="Resuming where you left off."))
+    valid_message(render("question", question=question, notice="Resuming where you left off."))
     outcome = assessments.answer(
         session, WS, question.assessment.id, question.capability.id, "no", "U1", note=NOTE
     )
     back = assessments.back(session, WS, question.assessment.id, outcome.question.capability.id)
     assert back.question.draft is not None and back.question.draft.note
-    valid_message(render("question", q=back.question, notice=None))
+    valid_message(render("question", question=back.question, notice=None))
 
 
 def test_note_modal_with_the_longest_note_and_response_url(session):
@@ -148,8 +148,12 @@ def test_note_modal_with_the_longest_note_and_response_url(session):
     )
     back = assessments.back(session, WS, question.assessment.id, outcome.question.capability.id)
     response_url = "https://hooks.slack.com/actions/T0TEST/" + "1" * 20 + "/" + "a" * 40
-    metadata = json.dumps({"a": 1, "c": "x" * 64, "r": response_url})
-    view = valid_view(render("note_modal", q=back.question, metadata=metadata, note_max=NOTE_MAX))
+    metadata = json.dumps(
+        {"assessment_id": 1, "capability_id": "x" * 64, "response_url": response_url}
+    )
+    view = valid_view(
+        render("note_modal", question=back.question, metadata=metadata, note_max=NOTE_MAX)
+    )
     text_input = view["blocks"][-1]["element"]
     assert len(text_input["initial_value"]) <= text_input["max_length"]
 
@@ -180,7 +184,7 @@ def test_teams_overview_with_500_teams_on_every_page(session):
 
 def test_app_home_of_someone_owning_500_teams(session):
     many_teams(session)
-    data = overview.home(session, WS, "U1")
+    data = home.home(session, WS, "U1")
     valid_view(render("home", command="/mlops", **vars(data)))
 
 
