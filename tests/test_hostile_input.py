@@ -239,14 +239,16 @@ def baselines(bot: RunningBot, question: dict, team_id: int) -> list[tuple[str, 
     )
     take("snooze date")
     capability = capability_of(question)
-    assessment_id = json.loads(buttons(question)["Yes"]["value"])["a"]
+    assessment_id = json.loads(buttons(question)["Yes"]["value"])["assessment_id"]
     note_values = {
         "note_answer": {
             "note_answer": {"type": "radio_buttons", "selected_option": {"value": "yes"}}
         },
         "note_text": {"note_text": "We retrain weekly."},
     }
-    note_metadata = json.dumps({"a": assessment_id, "c": capability, "r": ""})
+    note_metadata = json.dumps(
+        {"assessment_id": assessment_id, "capability_id": capability, "response_url": ""}
+    )
     capture.view_submission("note_modal", note_values, private_metadata=note_metadata)
     take("note submitted")
     team_values = {
