@@ -1,7 +1,7 @@
 """Drive `mlops-bot web` as its own process over raw HTTP, as a stranger on the internet
 would: oversized and chunked bodies, stalled requests, and the process's peak memory.
 
-Used by tests/test_public_port.py.
+Shared by tests/test_public_port.py and benchmarks/body_limit.py.
 """
 
 from __future__ import annotations
