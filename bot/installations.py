@@ -180,6 +180,9 @@ class DatabaseOAuthStateStore(OAuthStateStore):
     def issue(self, *args, **kwargs) -> str:
         state = secrets.token_urlsafe(32)
         with self.session_factory.begin() as session:
+            # Anyone on the internet may open the install page, and each visit stores a
+            # state: expired ones go as new ones come, so they cannot pile up.
+            session.execute(delete(OAuthState).where(OAuthState.expires_at <= utcnow()))
             session.add(OAuthState(state=state, expires_at=utcnow() + self.expiration))
         return state
 

@@ -4,12 +4,13 @@ everything at once, and purge removes a workspace's data (and only that workspac
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from bot.models import Delivery, DeliveryState, Installation, Team, Workspace
+from bot.models import Delivery, DeliveryState, Installation, OAuthState, Team, Workspace
 from bot.outbox import enqueue
 from bot.services import workspaces
 from tests.conftest import TOKEN_KEY
@@ -52,6 +53,24 @@ def test_install_with_a_forged_state_stores_nothing(oauth_bot):
     assert slack.oauth_calls == []
     with runtime.session_factory() as session:
         assert session.scalar(select(func.count()).select_from(Installation)) == 0
+
+
+def test_the_public_install_page_does_not_pile_up_states(oauth_bot):
+    """Anyone may open /slack/install, and each visit stores a one-time state: expired
+    ones are deleted as new ones are issued, so the table holds only the last minutes'."""
+    client, slack, runtime = oauth_bot
+    with runtime.session_factory.begin() as session:
+        session.add_all(
+            OAuthState(state=f"old-{n}", expires_at=datetime(2020, 1, 1, tzinfo=UTC))
+            for n in range(50)
+        )
+    for _ in range(3):
+        assert client.get("/slack/install").status == 200
+    with runtime.session_factory() as session:
+        states = list(session.scalars(select(OAuthState.state)))
+    assert len(states) == 3 and not any(s.startswith("old-") for s in states)
+    status, _ = install(client)  # the newest state still completes an install
+    assert status == 200
 
 
 def test_a_workspace_that_never_installed_is_told_to_install(oauth_bot):
