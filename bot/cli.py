@@ -141,15 +141,16 @@ def cmd_web(args: argparse.Namespace) -> int:
 
 
 def cmd_socket(args: argparse.Namespace) -> int:
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from bot import socket_mode
+    from bot.app import Runtime
 
-    from bot.app import Runtime, create_app
-
-    settings = _settings(args, require_app_token=True)
+    settings = _settings(args, require_app_token=True, require_signing_secret=False)
     _require_current_schema(settings)
-    runtime = Runtime.from_settings(settings)
-    app = create_app(settings, runtime)
-    SocketModeHandler(app, settings.slack_app_token).start()
+    socket_mode.serve(
+        settings,
+        Runtime.from_settings(settings),
+        on_ready=lambda: print("connected to Slack over Socket Mode; Ctrl-C stops it.", flush=True),
+    )
     return 0
 
 
@@ -167,7 +168,13 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     from bot.sandbox.server import serve
 
     _configure_logging(load_settings(require_slack=False).log_level)
-    return serve(host=args.host, port=args.port, demo=args.demo, database_url=args.database)
+    return serve(
+        host=args.host,
+        port=args.port,
+        demo=args.demo,
+        database_url=args.database,
+        socket_mode=args.socket_mode,
+    )
 
 
 def _sandbox_reason(settings: Settings) -> str:
@@ -186,6 +193,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot.worker import start_background
 
     loose = load_settings(require_slack=False)
+    if args.socket_mode and loose.slack_bot_token:
+        return _run_socket_mode(args)
     if not loose.slack_bot_token and not loose.slack_signing_secret:
         # Nobody should need a Slack workspace to try the bot: without credentials, `run`
         # (and so `make run`) starts the sandbox, which plays Slack's part in the browser.
@@ -197,6 +206,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             port=loose.port if args.port is None else args.port,
             demo=True,
             database_url=DEFAULT_DATABASE_URL,
+            socket_mode=args.socket_mode,
             reason=_sandbox_reason(loose),
         )
     settings = _settings(args)
@@ -218,6 +228,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     try:
         server.serve_forever()
+    finally:
+        scheduler.shutdown(wait=False)
+    return 0
+
+
+def _run_socket_mode(args: argparse.Namespace) -> int:
+    """`run --socket-mode`: migrate, the worker on background threads, Socket Mode in front."""
+    from bot import socket_mode
+    from bot.app import Runtime
+    from bot.migrate import upgrade
+    from bot.worker import start_background
+
+    settings = _settings(args, require_app_token=True, require_signing_secret=False)
+    upgrade(settings.database_url)
+    runtime = Runtime.from_settings(settings)
+    scheduler = start_background(runtime)
+
+    def ready() -> None:
+        print(
+            "MLOps maturity bot connected to Slack over Socket Mode, with its worker "
+            f"(database {redact_url(settings.database_url)}); Ctrl-C stops it.",
+            flush=True,
+        )
+
+    try:
+        socket_mode.serve(settings, runtime, on_ready=ready)
     finally:
         scheduler.shutdown(wait=False)
     return 0
@@ -484,6 +520,12 @@ def build_parser() -> argparse.ArgumentParser:
         sub = add(name, func, text)
         sub.add_argument("--host", default="0.0.0.0", help="address to listen on (0.0.0.0)")
         sub.add_argument("--port", type=int, default=None, help="port (default: PORT or 3000)")
+        if name == "run":
+            sub.add_argument(
+                "--socket-mode",
+                action="store_true",
+                help="take Slack's requests over Socket Mode (SLACK_APP_TOKEN), not HTTP",
+            )
         if name == "web":
             sub.add_argument("--threads", type=int, default=16, help="threads per process (16)")
             sub.add_argument(
@@ -500,6 +542,11 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--demo", action="store_true", help="seed a demo organisation")
     sandbox.add_argument("--host", default="127.0.0.1", help="address of the page (127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=3000, help="port of the page (3000)")
+    sandbox.add_argument(
+        "--socket-mode",
+        action="store_true",
+        help="the bot takes the stand-in's requests over Socket Mode instead of HTTP",
+    )
     sandbox.add_argument(
         "--database",
         default="sqlite:///mlops-sandbox.db",

@@ -31,6 +31,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from bot.app import Runtime, create_app
 from bot.config import Settings
 from bot.migrate import upgrade
+from bot.observability import Metrics
 from bot.sandbox import workspace
 from bot.sandbox.blockkit import Directory, render_message, render_view
 from bot.sandbox.clock import SandboxClock
@@ -70,6 +71,7 @@ class Sandbox:
         demo: bool = False,
         tick_seconds: float = 2.0,
         slash_command: str = "/mlops",
+        socket_mode: bool = False,
     ) -> None:
         self.database_url = database_url
         self.host = host
@@ -77,6 +79,7 @@ class Sandbox:
         self.demo = demo
         self.tick_seconds = tick_seconds
         self.slash_command = slash_command
+        self.socket_mode = socket_mode
         self.clock = SandboxClock()
         self.seeded = False
         self._tick_lock = threading.Lock()
@@ -99,7 +102,7 @@ class Sandbox:
             self._start_parts()
         except BaseException:
             self.page_server.server_close()
-            for part in ("bot_server", "slack"):
+            for part in ("bot_server", "socket", "slack"):
                 if hasattr(self, part):
                     getattr(self, part).stop()
             raise
@@ -138,9 +141,11 @@ class Sandbox:
         for channel in workspace.CHANNELS:
             self.slack.add_channel(channel.id, name=channel.name)
 
+        app_token = f"xapp-sandbox-{secrets.token_hex(12)}" if self.socket_mode else None
         self.settings = Settings(
             slack_bot_token=token,
-            slack_signing_secret=secrets.token_hex(16),
+            slack_signing_secret="" if self.socket_mode else secrets.token_hex(16),
+            slack_app_token=app_token,
             slack_api_url=self.slack.api_url,
             database_url=self.database_url,
             port=0,
@@ -153,6 +158,16 @@ class Sandbox:
 
             self.seeded = seed(self.runtime.session_factory, self.clock.now())
         app = create_app(self.settings, self.runtime)
+        if app_token:  # the bot opens a WebSocket to the stand-in, as to Slack
+            from bot.sandbox.socket_mode import SocketModeServer, SocketSender
+            from bot.socket_mode import SocketModeFrontDoor
+
+            self.socket = SocketModeServer(self.slack, app_tokens={app_token}).start()
+            self.bot_server = SocketModeFrontDoor(app, app_token, Metrics(self.runtime.engine))
+            self.bot_server.connect()
+            self.socket.wait_connected()
+            self.sender: SlackSender = SocketSender(self.socket, self.slack)
+            return
         self.bot_server = Server(WebApp(app, self.runtime), host="127.0.0.1", port=0).start()
         self.sender = SlackSender(
             self.bot_server.url, self.settings.slack_signing_secret, self.slack, SLACK_PATH
@@ -171,6 +186,8 @@ class Sandbox:
         for thread in self._threads:
             thread.join(timeout=10)
         self.bot_server.stop()
+        if self.socket_mode:
+            self.socket.stop()
         self.slack.stop()
         self.runtime.engine.dispose()
 
@@ -315,10 +332,10 @@ class Sandbox:
     def _show_ack(self, answer: BotAnswer, channel: str, user: str, command: str) -> None:
         """Slack shows a command's HTTP answer: a message body, or an error from Slackbot."""
         if answer.status != 200:
+            # Slack's words: a socket acknowledgement that never came, or an HTTP error
+            error = "operation_timeout" if answer.status == 408 else "http_service_error"
             self.slack.add_ephemeral(
-                channel,
-                user,
-                f'{command} failed with the error "http_service_error" ({answer.status})',
+                channel, user, f'{command} failed with the error "{error}" ({answer.status})'
             )
             return
         body = answer.json()
@@ -569,7 +586,15 @@ class _PageHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
 
-def serve(*, host: str, port: int, demo: bool, database_url: str, reason: str = "") -> int:
+def serve(
+    *,
+    host: str,
+    port: int,
+    demo: bool,
+    database_url: str,
+    reason: str = "",
+    socket_mode: bool = False,
+) -> int:
     """Run the sandbox in the foreground until Ctrl-C or SIGTERM (`mlops-bot sandbox`)."""
     import signal
     import sys
@@ -580,6 +605,7 @@ def serve(*, host: str, port: int, demo: bool, database_url: str, reason: str = 
         if reason:
             print(reason)
         seeded = " with the demo organisation" if sandbox.seeded else ""
+        seeded += ", over Socket Mode" if socket_mode else ""
         print(
             f"MLOps maturity bot sandbox{seeded}: open {sandbox.url} in your browser.\n"
             f"The real bot, its SQLite database ({database_url.removeprefix('sqlite:///')}), "
@@ -590,7 +616,9 @@ def serve(*, host: str, port: int, demo: bool, database_url: str, reason: str = 
 
     # SIGTERM before the page is up must still stop cleanly: handle it from the start.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    sandbox = Sandbox(database_url=database_url, host=host, port=port, demo=demo)
+    sandbox = Sandbox(
+        database_url=database_url, host=host, port=port, demo=demo, socket_mode=socket_mode
+    )
     sandbox.start(before_serving=announce)
     try:
         threading.Event().wait()

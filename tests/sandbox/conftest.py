@@ -32,10 +32,18 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "sandbox"
 
 
 @pytest.fixture
-def sandbox(tmp_path) -> Iterator[Sandbox]:
-    """The whole sandbox with the demo organisation, on free ports and its own database."""
+def sandbox(request, tmp_path) -> Iterator[Sandbox]:
+    """The whole sandbox with the demo organisation, on free ports and its own database.
+
+    Parametrize it indirectly with "socket-mode" to have the bot take the stand-in's
+    requests over Socket Mode instead of HTTP.
+    """
     running = Sandbox(
-        database_url=fresh_sqlite_url(tmp_path), port=0, demo=True, tick_seconds=0.5
+        database_url=fresh_sqlite_url(tmp_path),
+        port=0,
+        demo=True,
+        tick_seconds=0.5,
+        socket_mode=getattr(request, "param", "http") == "socket-mode",
     ).start()
     try:
         yield running

@@ -45,6 +45,7 @@ def type_command(page, text: str) -> None:
     composer.press("Enter")
 
 
+@pytest.mark.parametrize("sandbox", ["http", "socket-mode"], indirect=True)
 def test_assess_to_level_one_then_app_home_then_the_digest(page, sandbox):
     page.select_option("#user-switcher", "U0GRACE")
     open_channel(page, "ml-platform")
@@ -99,6 +100,10 @@ def test_assess_to_level_one_then_app_home_then_the_digest(page, sandbox):
     expect(digest).to_contain_text("Sandbox")
     digest.scroll_into_view_if_needed()
     shot(page, "05-digest")
+    if sandbox.socket_mode:  # every command, click, submission and event went over the socket
+        kinds = {envelope.type for envelope in sandbox.socket.envelopes}
+        assert kinds == {"slash_commands", "interactive", "events_api"}
+        assert all(envelope.acked for envelope in sandbox.socket.envelopes)
 
 
 def test_a_hostile_team_name_is_shown_as_text(page, sandbox):
