@@ -10,6 +10,7 @@ Socket Mode client. Requests are built by the same client as the HTTP tests
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import sys
@@ -359,3 +360,40 @@ def test_run_socket_mode_runs_the_worker_beside_it(tmp_path, slack, socket_serve
         output, _ = process.communicate(timeout=20)
     assert "over Socket Mode, with its worker" in output, output
     assert "Traceback" not in output
+
+
+# ---------------------------------------------------------------- the stand-in itself
+
+
+def test_the_stand_in_refuses_what_slack_refuses(slack, socket_server):
+    """apps.connections.open takes only the app token, the app token opens nothing else, and
+    a connection URL is good once (the shapes slack_sdk's client reads)."""
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    web = WebClient(base_url=slack.api_url)
+
+    def error_of(call) -> str:
+        with pytest.raises(SlackApiError) as refused:
+            call()
+        return refused.value.response["error"]
+
+    assert error_of(lambda: web.apps_connections_open(app_token="xapp-1-unknown")) == (
+        "invalid_auth"
+    )
+    assert error_of(lambda: web.apps_connections_open(app_token="xoxb-test-token")) == (
+        "not_allowed_token_type"
+    )
+    assert error_of(
+        lambda: web.chat_postMessage(token=DEFAULT_APP_TOKEN, channel="C1", text="hi")
+    ) == ("not_allowed_token_type")
+    url = web.apps_connections_open(app_token=DEFAULT_APP_TOKEN)["url"]
+    assert url.startswith("ws://127.0.0.1:") and "ticket=" in url
+    with connect(url) as link:
+        hello = json.loads(link.recv(timeout=5))
+        assert hello["type"] == "hello" and hello["connection_info"]["app_id"] == slack.app_id
+        assert hello["num_connections"] == 1
+    with pytest.raises(InvalidStatus):
+        connect(url)  # the ticket was used

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.sandbox.slack_api.faults import Fault, Faults
 from bot.sandbox.slack_api.http import HttpServer, bearer
-from bot.sandbox.slack_api.methods import RESPONSE_URL_TTL, WebApiMethods
+from bot.sandbox.slack_api.methods import RESPONSE_URL_TTL, Handler, WebApiMethods
 from bot.sandbox.slack_api.ratelimits import RateLimits
 from bot.sandbox.slack_api.recorder import Call, Recorder
 from bot.sandbox.slack_api.state import (
@@ -85,6 +85,8 @@ class FakeSlack(WebApiMethods):
         self.faults = Faults(self._lock)
         self.recorder = Recorder(self._changed)
         self._server: HttpServer | None = None
+        # Methods that take an app-level token (xapp-...), e.g. Socket Mode's, and their tokens.
+        self._app_methods: dict[str, tuple[Handler, set[str]]] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -272,6 +274,8 @@ class FakeSlack(WebApiMethods):
     ) -> tuple[int, ApiResult, dict[str, str]]:
         if not token:
             return 200, {"ok": False, "error": "not_authed"}, {}
+        if method in self._app_methods or token.startswith("xapp-"):
+            return self._answer_app_method(method, args, token)
         if token in self.revoked_tokens:
             return 200, {"ok": False, "error": "token_revoked"}, {}
         if token not in self.valid_tokens:
@@ -297,6 +301,28 @@ class FakeSlack(WebApiMethods):
             return 200, exc.answer(), {}
         except Exception as exc:  # a bug in the fake must show up loudly, not hang the app
             return 500, {"ok": False, "error": "fake_slack_bug", "detail": repr(exc)}, {}
+
+    def add_app_method(self, method: str, handler: Handler, tokens: set[str]) -> None:
+        """Serve `method` to the app-level tokens in `tokens` (a live set), as Socket Mode's
+        apps.connections.open (bot/sandbox/socket_mode.py); other tokens get Slack's errors."""
+        with self._lock:
+            self._app_methods[method] = (handler, tokens)
+
+    def _answer_app_method(
+        self, method: str, args: dict[str, Any], token: str
+    ) -> tuple[int, ApiResult, dict[str, str]]:
+        """An app token only opens connections, a bot token never: `not_allowed_token_type`."""
+        entry = self._app_methods.get(method)
+        app_tokens = set().union(*(tokens for _, tokens in self._app_methods.values()))
+        if entry is None or not token.startswith("xapp-"):
+            known = token in self.valid_tokens or token in app_tokens
+            error = "not_allowed_token_type" if known else "invalid_auth"
+            return 200, {"ok": False, "error": error}, {}
+        handler, tokens = entry
+        if token not in tokens:
+            return 200, {"ok": False, "error": "invalid_auth"}, {}
+        fault = self.faults.take(method)
+        return fault.answer() if fault is not None else (200, handler(args, token), {})
 
     def handle_response_url(
         self, url_id: str, body: bytes, headers: dict[str, str]
