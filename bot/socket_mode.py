@@ -158,7 +158,7 @@ class SocketModeFrontDoor(BaseSocketModeHandler):
         )
         self.client.socket_mode_request_listeners.append(self.handle)  # type: ignore[arg-type]
 
-    def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+    def handle(self, socket_client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         started = time.perf_counter()
         request = BoltRequest(mode="socket_mode", body=req.payload, headers=build_headers(req))
         try:
@@ -169,7 +169,7 @@ class SocketModeFrontDoor(BaseSocketModeHandler):
         # Counted before the acknowledgement goes out, as over HTTP: whoever saw the answer
         # can find its log line.
         self.metrics.observe(req.payload, response.status, time.perf_counter() - started)
-        client.send_socket_mode_response(acknowledgement(req.envelope_id, response))
+        socket_client.send_socket_mode_response(acknowledgement(req.envelope_id, response))
 
     def close(self) -> None:
         """Stop taking envelopes and close the connection (Slack sends new ones elsewhere)."""
