@@ -200,13 +200,23 @@ def serve(
 
     A token Slack refuses raises `AppTokenRefused` before anything else happens (no retry:
     a restart loop cannot fix a wrong token, and the one line says what to change). Once
-    connected, a lost connection is re-opened by the client on its own.
+    connected, a lost connection is re-opened by the client on its own. With METRICS_PORT
+    the operator's address serves /metrics and /healthz as it does beside `web`; nothing
+    else listens.
     """
+    from bot.web import Server, WebApp
+
     app = create_app(settings, runtime)
-    front = SocketModeFrontDoor(app, settings.slack_app_token or "", Metrics(runtime.engine))
+    web = WebApp(app, runtime)  # only for its metrics and operator endpoints
+    front = SocketModeFrontDoor(app, settings.slack_app_token or "", web.metrics)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     front.connect()
+    operator = None
+    if settings.metrics_port is not None:
+        operator = Server(web.operator, host=settings.metrics_host, port=settings.metrics_port)
+        operator.start()
+        log.info("metrics on http://%s:%s/metrics", settings.metrics_host, operator.port)
     try:
         if on_ready is not None:
             on_ready()
@@ -214,3 +224,5 @@ def serve(
             pass
     finally:
         front.close()
+        if operator is not None:
+            operator.stop()

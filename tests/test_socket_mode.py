@@ -14,6 +14,7 @@ import json
 import logging
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -30,7 +31,7 @@ from bot.observability import Metrics
 from bot.sandbox.socket_mode import DEFAULT_APP_TOKEN, SocketModeServer
 from bot.socket_mode import AppTokenRefused, SocketModeFrontDoor
 from tests import test_assess, test_readback
-from tests.conftest import RunningBot, fresh_sqlite_url, make_settings
+from tests.conftest import RunningBot, free_port, fresh_sqlite_url, make_settings
 from tests.driver import LABELS, Person, buttons, capability_of, run_assessment, text_of
 from tests.socket_client import NOT_ACKNOWLEDGED, SocketSlackClient
 from tests.test_cli import clean_env
@@ -297,7 +298,9 @@ def test_mlops_bot_socket_answers_and_reconnects(tmp_path, slack, socket_server)
     a refresh in the middle, then SIGTERM ends it cleanly."""
     url = fresh_sqlite_url(tmp_path)
     upgrade(url)
-    process = start_cli(["socket"], tmp_path, socket_env(slack, url))
+    metrics_port = free_port()
+    env = {**socket_env(slack, url), "METRICS_PORT": str(metrics_port)}
+    process = start_cli(["socket"], tmp_path, env)
     try:
         socket_server.wait_connected(timeout=30)
         bot = SimpleNamespace(slack=slack, client=SocketSlackClient(socket_server, slack))
@@ -311,6 +314,15 @@ def test_mlops_bot_socket_answers_and_reconnects(tmp_path, slack, socket_server)
         assert "Fraud ML · L2" in text_of(message)
         assert socket_server.connections_opened == 2
         assert_all_acknowledged_in_time(socket_server)
+        # The operator's address, as beside `web`: what the socket handled, counted.
+        operator = f"http://127.0.0.1:{metrics_port}"
+        with urllib.request.urlopen(f"{operator}/metrics", timeout=5) as response:
+            scrape = response.read().decode()
+        assert 'mlops_bot_requests_total{kind="command",status="200"} 1.0' in scrape
+        clicks = f'mlops_bot_requests_total{{kind="block_actions",status="200"}} {QUESTIONS}.0'
+        assert clicks in scrape
+        with urllib.request.urlopen(f"{operator}/healthz", timeout=5) as response:
+            assert json.loads(response.read())["database"] is True
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=20)
