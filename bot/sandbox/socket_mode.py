@@ -31,6 +31,7 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -286,28 +287,28 @@ class SocketModeServer:
 
     def wait_connected(self, count: int = 1, timeout: float = 10.0) -> None:
         """Wait until at least `count` links take envelopes; AssertionError if they do not."""
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while self.connected < count:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(
-                        f"expected {count} Socket Mode connection(s) within {timeout}s, "
-                        f"have {self.connected}"
-                    )
-                self._lock.wait(min(remaining, 0.1))
+        self._wait(
+            lambda: self.connected >= count,
+            lambda: f"{count} Socket Mode connection(s), have {self.connected}",
+            timeout,
+        )
 
     def wait_opened(self, count: int, timeout: float = 10.0) -> None:
-        """Wait until the app has opened `count` connections in all (reconnects included)."""
+        """Wait until the app has opened `count` connections in all (reconnects included)
+        and one of them takes envelopes."""
+        self._wait(
+            lambda: self.connections_opened >= count and self.connected >= 1,
+            lambda: f"{count} connections opened, saw {self.connections_opened}",
+            timeout,
+        )
+
+    def _wait(self, done: Callable[[], bool], expected: Callable[[], str], timeout: float) -> None:
         deadline = time.monotonic() + timeout
         with self._lock:
-            while self.connections_opened < count or self.connected < 1:
+            while not done():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise AssertionError(
-                        f"expected {count} connections opened within {timeout}s, "
-                        f"saw {self.connections_opened}"
-                    )
+                    raise AssertionError(f"expected {expected()} within {timeout}s")
                 self._lock.wait(min(remaining, 0.1))
 
     # ------------------------------------------------------------------ refreshing
