@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from bot.sandbox.socket_mode import Envelope, SocketModeServer, envelope_for
-from tests.signed_client import Response, SlackClient
+from tests.signed_client import Response, SlackClient, _check_answer
 from tests.slack_web_api import FakeSlack
 
 NOT_ACKNOWLEDGED = 408  # what `Response.status` says when the bot missed the 3 s deadline
@@ -38,6 +38,8 @@ class SocketSlackClient(SlackClient):
         if not envelope.acked:
             return Response(status=NOT_ACKNOWLEDGED, body="")
         answer = envelope.response
+        if answer:  # what rides in the acknowledgement obeys Slack's limits, as over HTTP
+            _check_answer(json.dumps(answer))
         return Response(
             status=200,
             headers={"content-type": "application/json"} if answer else {},
