@@ -124,7 +124,7 @@ def test_whole_assessment_over_socket_mode(socket_bot):
     assert_all_acknowledged_in_time(socket_bot.socket)
 
 
-def test_command_reply_in_the_acknowledgement_is_shown(socket_bot):
+def test_acknowledgements_carry_what_http_answers_carry(socket_bot):
     """What an HTTP answer's body carries rides in the socket acknowledgement."""
     response = socket_bot.client.view_submission(
         "no-such-form", {}, private_metadata=""
