@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from bot.sandbox.clock import next_weekday_at
 from bot.sandbox.server import Sandbox
 from tests.conftest import fresh_sqlite_url
 
@@ -37,6 +39,11 @@ def sandbox(request, tmp_path) -> Iterator[Sandbox]:
 
     Parametrize it indirectly with "socket-mode" to have the bot take the stand-in's
     requests over Socket Mode instead of HTTP.
+
+    Its clock starts on the coming Saturday afternoon, before the worker's first tick:
+    started on real time, a run on a weekday morning would see the demo's nudges land in
+    the DMs the tests expect to be empty (the tests jump to Monday themselves when they
+    want the scheduled messages).
     """
     running = Sandbox(
         database_url=fresh_sqlite_url(tmp_path),
@@ -44,11 +51,15 @@ def sandbox(request, tmp_path) -> Iterator[Sandbox]:
         demo=True,
         tick_seconds=0.5,
         socket_mode=getattr(request, "param", "http") == "socket-mode",
-    ).start()
+    ).start(before_serving=_quiet_afternoon)
     try:
         yield running
     finally:
         running.stop()
+
+
+def _quiet_afternoon(sandbox: Sandbox) -> None:
+    sandbox.clock.jump(next_weekday_at(datetime.now(UTC), 5, 15))
 
 
 @pytest.fixture(scope="session")
