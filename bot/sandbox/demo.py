@@ -1,11 +1,10 @@
 """`--demo`: a dozen teams at different levels with some history, so the overview, the App
 Home and the digest look like a real organisation from the first click.
 
-Rows are written through the models, like the bot's own services would leave them: answers
-are append-only per assessment, each team's `level` is what `compute_level` says of its
-newest answers, and a `LevelChange` is recorded whenever a completed assessment moved the
-level. Seeding is skipped when the workspace already has teams, so restarting with `--demo`
-never duplicates anything.
+Every assessment is run through the assessment service (`bot.sandbox.seed`), so answers,
+stored levels and the level-change timeline are exactly what the bot itself writes; only
+the dates are moved into the past. Seeding is skipped when the workspace already has teams,
+so restarting with `--demo` never duplicates anything.
 """
 
 from __future__ import annotations
@@ -16,21 +15,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain import DEFAULT_CHECKLIST, Answer, compute_level
-from bot.models import (
-    AnswerRecord,
-    Assessment,
-    AssessmentStatus,
-    Cadence,
-    DigestSubscription,
-    LevelChange,
-    Team,
-    TeamOwner,
-    TeamReminder,
-    Workspace,
-)
+from bot.domain import DEFAULT_CHECKLIST, Answer
+from bot.models import Cadence, DigestSubscription, Team, TeamReminder, Workspace
+from bot.sandbox.seed import seed_finished_assessment
 from bot.sandbox.workspace import DIGEST_CHANNEL, TEAM_ID, TEAM_NAME, TIMEZONE
-from bot.services.teams import name_key
+from bot.services.teams import create_team
 
 _CODES = {"Y": Answer.YES, "P": Answer.PARTLY, "N": Answer.NO, "?": Answer.NOT_SURE}
 
@@ -77,75 +66,22 @@ def _answers(code: str) -> dict[str, Answer]:
 
 def _seed_team(session: Session, spec: DemoTeam, now: datetime) -> None:
     first_day = now - timedelta(days=spec.runs[0][0] + 7)
-    team = Team(
-        workspace_id=TEAM_ID,
-        name=spec.name,
-        name_key=name_key(spec.name),
-        home_channel_id=spec.channel,
-        created_by=spec.owner,
-        created_at=first_day,
+    team = create_team(session, TEAM_ID, spec.name, spec.owner)
+    team.created_at = first_day
+    for owner in team.owners:
+        owner.added_at = first_day
+    reminder = session.get(TeamReminder, team.id)
+    reminder.cadence, reminder.updated_by, reminder.updated_at = (
+        Cadence.WEEKLY,
+        spec.owner,
+        first_day,
     )
-    session.add(team)
-    session.flush()
-    session.add(
-        TeamOwner(team_id=team.id, user_id=spec.owner, workspace_id=TEAM_ID, added_at=first_day)
-    )
-    session.add(
-        TeamReminder(
-            team_id=team.id,
-            workspace_id=TEAM_ID,
-            cadence=Cadence.WEEKLY,
-            updated_by=spec.owner,
-            updated_at=first_day,
-        )
-    )
-    level: int | None = None
     for days_ago, code in spec.runs:
-        answers = _answers(code)
-        started = now - timedelta(days=days_ago, minutes=20)
-        done = now - timedelta(days=days_ago)
-        new_level = compute_level(answers)
-        assessment = Assessment(
-            workspace_id=TEAM_ID,
-            team_id=team.id,
-            started_by=spec.owner,
-            started_at=started,
-            completed_at=done,
-            status=AssessmentStatus.COMPLETED,
-            checklist_version=DEFAULT_CHECKLIST.version,
-            position=len(answers),
-            level=new_level,
+        seed_finished_assessment(
+            session, team, _answers(code), by=spec.owner, at=now - timedelta(days=days_ago)
         )
-        session.add(assessment)
-        session.flush()
-        for offset, (capability_id, value) in enumerate(answers.items()):
-            session.add(
-                AnswerRecord(
-                    workspace_id=TEAM_ID,
-                    team_id=team.id,
-                    assessment_id=assessment.id,
-                    capability_id=capability_id,
-                    value=value,
-                    answered_by=spec.owner,
-                    answered_at=started + timedelta(minutes=2 * offset),
-                )
-            )
-        if new_level != level:
-            session.add(
-                LevelChange(
-                    workspace_id=TEAM_ID,
-                    team_id=team.id,
-                    assessment_id=assessment.id,
-                    from_level=level,
-                    to_level=new_level,
-                    changed_by=spec.owner,
-                    changed_at=done,
-                )
-            )
-        level = new_level
-        team.level = new_level
-        team.last_assessed_at = done
-        team.last_assessed_by = spec.owner
+    # The home channel comes last: the demo's history is not announced there at start.
+    team.home_channel_id = spec.channel
 
 
 def seed(session_factory: sessionmaker[Session], now: datetime) -> bool:
