@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run sandbox test lint format migrate lock clean
+.PHONY: install run sandbox test test-fast lint format migrate lock clean
 
 $(STAMP): pyproject.toml requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'
@@ -30,6 +30,10 @@ sandbox: install
 ## Run the whole test suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set).
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The fast tier: everything but the tests marked slow (processes, browser); about a minute.
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -2,8 +2,16 @@
 
 Every database-backed test runs on SQLite and, when TEST_DATABASE_URL names a PostgreSQL
 server, on PostgreSQL too (in a schema of its own, so a shared `test` database is safe).
-The bot runs for real: waitress on a loopback port, signed requests in, Web API calls out
-to `FakeSlack`, which records them.
+The bot runs for real: signed requests in, Web API calls out to `FakeSlack`, which records
+them. Tests come in tiers:
+
+- `session`: a rolled-back session for the services on their own (tests/services/).
+- `bot`: the whole app, reached in-process through its WSGI app, exactly as a server would
+  call it (signature check, body cap, Bolt's dispatch, listeners on Bolt's threads).
+- `http_bot`: the same behind a real waitress server, for the few front-door tests per
+  surface that prove the wiring (command, click, view submission, event, healthz; OAuth in
+  tests/test_workspaces.py).
+- tests marked `slow` start separate processes or a browser; `make test-fast` skips them.
 """
 
 from __future__ import annotations
@@ -124,15 +132,44 @@ def slack() -> Iterator[FakeSlack]:
 
 @dataclass
 class RunningBot:
-    """The bot as Slack sees it: a URL, a signing secret, and what it stores."""
+    """The bot as Slack sees it: a signing secret, a client that posts to it, what it stores.
 
-    url: str
+    Most tests reach the bot in-process: `client` hands Slack's signed request to the same
+    WSGI app a server would run. `http_bot` puts a real waitress server in front, for the
+    tests that prove the wiring; then `url` and `operator_url` are its addresses.
+    """
+
     settings: Settings
     runtime: Runtime
     client: SlackClient
     slack: FakeSlack
-    operator_url: str = ""
-    """The operator's address (METRICS_PORT): /metrics and the detailed /healthz."""
+    web: WebApp
+    server: Server | None = None
+
+    @property
+    def url(self) -> str | None:
+        return self.server.url if self.server is not None else None
+
+    @property
+    def operator_url(self) -> str | None:
+        """The operator's address (METRICS_PORT): /metrics and the detailed /healthz."""
+        return self.server.operator_url if self.server is not None else None
+
+    def client_for(self, team_id: str = TEAM_ID) -> SlackClient:
+        """Another client on the same transport, signing requests as workspace `team_id`."""
+        return SlackClient(
+            self.url,
+            self.settings.slack_signing_secret,
+            team_id=team_id,
+            fake_slack=self.slack,
+            wsgi_app=None if self.server is not None else self.web,
+        )
+
+    def operator_client(self) -> SlackClient:
+        """A client for the operator's address (in-process: the app's operator endpoints)."""
+        if self.server is not None:
+            return SlackClient(self.operator_url, self.settings.slack_signing_secret)
+        return SlackClient(None, self.settings.slack_signing_secret, wsgi_app=self.web.operator)
 
     def session(self) -> Session:
         return self.runtime.session_factory()
@@ -153,27 +190,24 @@ def make_settings(slack: FakeSlack, database_url: str, **overrides) -> Settings:
 
 @pytest.fixture
 def make_bot(engine, slack, database_url) -> Iterator[Callable[..., RunningBot]]:
-    """`make_bot(**settings)`: the bot with some settings changed (SLASH_COMMAND, ...)."""
+    """`make_bot(http=False, **settings)`: the bot with some settings changed
+    (SLASH_COMMAND, ...); in-process unless `http`."""
     servers: list[Server] = []
 
-    def start(**overrides) -> RunningBot:
+    def start(*, http: bool = False, **overrides) -> RunningBot:
         settings = make_settings(slack, database_url, **overrides)
         runtime = Runtime.from_settings(settings, engine=engine)
-        server = Server(
-            WebApp(create_app(settings, runtime), runtime),
-            host="127.0.0.1",
-            port=0,
-            operator_port=0,
-        )
+        web = WebApp(create_app(settings, runtime), runtime)
+        if not http:
+            client = SlackClient(
+                None, settings.slack_signing_secret, fake_slack=slack, wsgi_app=web
+            )
+            return RunningBot(settings, runtime, client, slack, web)
+        server = Server(web, host="127.0.0.1", port=0, operator_port=0)
         server.start()
         servers.append(server)
-        client = SlackClient(
-            base_url=server.url,
-            signing_secret=settings.slack_signing_secret,
-            team_id=TEAM_ID,
-            fake_slack=slack,
-        )
-        return RunningBot(server.url, settings, runtime, client, slack, server.operator_url)
+        client = SlackClient(server.url, settings.slack_signing_secret, fake_slack=slack)
+        return RunningBot(settings, runtime, client, slack, web, server)
 
     try:
         yield start
@@ -184,4 +218,11 @@ def make_bot(engine, slack, database_url) -> Iterator[Callable[..., RunningBot]]
 
 @pytest.fixture
 def bot(make_bot) -> RunningBot:
+    """The bot, reached in-process through its WSGI app (see RunningBot)."""
     return make_bot()
+
+
+@pytest.fixture
+def http_bot(make_bot) -> RunningBot:
+    """The bot behind a real waitress server on a loopback port: the front-door tests."""
+    return make_bot(http=True)

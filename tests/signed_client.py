@@ -8,14 +8,23 @@ answers 401.
 
 When given a FakeSlack, the client takes ``response_url`` and ``trigger_id`` from it, so what
 the app does with them (``respond()``, ``views.open``) lands in the fake and can be asserted.
+
+Two transports carry the same bytes: HTTP to a running server (``base_url``), for the few
+front-door tests that prove the wiring, and ``wsgi_app``, which hands the request to the
+bot's WSGI app in this process exactly as a WSGI server would (environ, headers, body
+stream), so the signature check, the body cap and Bolt's dispatch all run, without a server
+per test.
 """
 
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import secrets
+import sys
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
@@ -85,8 +94,56 @@ class Response:
         return 200 <= self.status < 300
 
 
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def call_wsgi(
+    app: WsgiApp, method: str, target: str, body: bytes | None, headers: dict[str, str]
+) -> Response:
+    """One request through `app` in this process, with the environ a WSGI server builds."""
+    path, _, query = target.partition("?")
+    raw = body or b""
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "CONTENT_LENGTH": str(len(raw)),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(raw),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    for name, value in headers.items():
+        key = name.upper().replace("-", "_")
+        environ[key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"] = value
+    answer: dict[str, Any] = {}
+
+    def start_response(status: str, response_headers, exc_info=None):
+        answer["status"] = int(status.split(" ", 1)[0])
+        answer["headers"] = {name.lower(): value for name, value in response_headers}
+        return lambda data: None  # the legacy write() callable; our app never uses it
+
+    chunks = app(environ, start_response)
+    try:
+        content = b"".join(chunks)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    return Response(answer["status"], answer["headers"], content.decode("utf-8", "replace"))
+
+
 class SlackClient:
-    """Posts signed Slack requests to a running app at ``base_url`` (default path /slack/events).
+    """Posts signed Slack requests to the app (default path /slack/events): over HTTP to
+    ``base_url``, or to ``wsgi_app`` in this process.
 
     ``last_response_url``, ``last_trigger_id`` and ``last_event_id`` remember what the most
     recent request carried, so a test can, for example, resend the same event as a retry.
@@ -94,7 +151,7 @@ class SlackClient:
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | None,
         signing_secret: str,
         team_id: str = TEAM_ID,
         fake_slack: ResponseUrlSource | None = None,
@@ -104,13 +161,17 @@ class SlackClient:
         team_domain: str = TEAM_DOMAIN,
         bot_user_id: str = BOT_USER_ID,
         timeout: float = 10.0,
+        wsgi_app: WsgiApp | None = None,
     ) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme != "http" or not parts.hostname:
-            raise ValueError(f"expected a plain http:// base URL, got {base_url!r}")
-        self.base_url = base_url.rstrip("/")
-        self.host = parts.hostname
-        self.port = parts.port or 80
+        self.wsgi_app = wsgi_app
+        if wsgi_app is None:
+            parts = urlsplit(base_url or "")
+            if parts.scheme != "http" or not parts.hostname:
+                raise ValueError(f"expected a plain http:// base URL, got {base_url!r}")
+            self.base_url: str | None = (base_url or "").rstrip("/")
+            self.host, self.port = parts.hostname, parts.port or 80
+        else:
+            self.base_url, self.host, self.port = None, "", 0
         self.signing_secret = signing_secret
         self.verifier = SignatureVerifier(signing_secret)
         self.team_id = team_id
@@ -176,6 +237,8 @@ class SlackClient:
     def _request(
         self, method: str, path: str, body: bytes | None, headers: dict[str, str]
     ) -> Response:
+        if self.wsgi_app is not None:
+            return call_wsgi(self.wsgi_app, method, path, body, headers)
         connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:
             connection.request(method, path, body=body, headers=headers)

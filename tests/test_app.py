@@ -9,7 +9,6 @@ from slack_sdk.models.blocks import Block
 from sqlalchemy import func, select
 
 from bot.models import Base, ProcessedEvent
-from tests.signed_client import SlackClient
 
 
 def row_count(bot) -> int:
@@ -26,18 +25,20 @@ def assert_valid_blocks(blocks, limit=50):
         block.to_dict()  # validates recursively, raising on any Block Kit limit
 
 
-def test_healthz(bot):
+def test_healthz(http_bot):
+    """Front door over real HTTP: the public and the operator's address."""
+    bot = http_bot
     response = bot.client.get("/healthz")
     assert response.status == 200
     # public: up or not, nothing more (docs/public-surface.md)
     assert response.json() == {"status": "ok", "database": True}
-    detailed = (
-        SlackClient(bot.operator_url, bot.settings.slack_signing_secret).get("/healthz").json()
-    )
+    detailed = bot.operator_client().get("/healthz").json()
     assert detailed["worker_last_tick_age_seconds"] is None  # no worker has ticked in this test
 
 
-def test_help_end_to_end(bot):
+def test_help_end_to_end(http_bot):
+    """Front door over real HTTP: a slash command."""
+    bot = http_bot
     started = time.monotonic()
     response = bot.client.command("help")
     assert response.status == 200
@@ -71,7 +72,9 @@ def test_unknown_subcommand_markup_is_escaped(bot):
     assert "<!channel>" not in text and "&lt;!channel&gt;" in text
 
 
-def test_forged_signature_is_refused(bot):
+def test_forged_signature_is_refused(http_bot):
+    """Front door over real HTTP: an unsigned request is refused before anything runs."""
+    bot = http_bot
     body = urlencode({"command": "/mlops", "text": "help", "team_id": "T0TEST"}).encode()
     response = bot.client.post(
         body, "application/x-www-form-urlencoded", signature="v0=" + "0" * 64
@@ -139,8 +142,10 @@ def test_garbled_or_unknown_payloads_get_4xx_and_write_nothing(bot, body, conten
     assert row_count(bot) == 0
 
 
-def test_event_retries_are_handled_once(bot):
-    """A retried event runs its listener once: App Home is published once, not twice."""
+def test_event_retries_are_handled_once(http_bot):
+    """Front door over real HTTP: an Events API event, and Slack's retry of it. A retried
+    event runs its listener once: App Home is published once, not twice."""
+    bot = http_bot
     opened = {"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home"}
     first = bot.client.event(opened, event_id="Ev42")
     bot.slack.wait_for("views.publish")

@@ -53,7 +53,9 @@ def test_first_question_shows_title_help_progress_and_buttons(bot):
     assert "Back" not in buttons(message)
 
 
-def test_each_click_is_saved_before_the_message_moves_on(bot):
+def test_each_click_is_saved_before_the_message_moves_on(http_bot):
+    """Front door over real HTTP: a click."""
+    bot = http_bot
     person = Person(bot)
     message = person.command("assess Fraud ML")
     message = person.answer(message, "Yes")
@@ -150,7 +152,9 @@ def test_level_change_is_enqueued_with_the_answer(bot):
         ]
 
 
-def test_note_is_stored_with_the_answer(bot):
+def test_note_is_stored_with_the_answer(http_bot):
+    """Front door over real HTTP: a modal's view submission."""
+    bot = http_bot
     person = Person(bot)
     message = person.command("assess Fraud ML")
     person.click(message, "Add note", reply=False)
@@ -200,7 +204,7 @@ def test_note_without_answer_is_refused_in_the_modal(bot):
 
 def test_restart_mid_assessment_loses_nothing(bot, slack, engine, database_url):
     from bot.app import Runtime, create_app
-    from bot.web import Server, WebApp
+    from bot.web import WebApp
     from tests.conftest import make_settings
     from tests.signed_client import SlackClient
 
@@ -211,11 +215,12 @@ def test_restart_mid_assessment_loses_nothing(bot, slack, engine, database_url):
     # a brand-new process: new app, new engine, same database
     settings = make_settings(slack, database_url)
     runtime = Runtime.from_settings(settings)
-    server = Server(WebApp(create_app(settings, runtime), runtime), host="127.0.0.1", port=0)
-    server.start()
     try:
         bot.client = SlackClient(
-            base_url=server.url, signing_secret=settings.slack_signing_secret, fake_slack=slack
+            None,
+            settings.slack_signing_secret,
+            fake_slack=slack,
+            wsgi_app=WebApp(create_app(settings, runtime), runtime),
         )
         resumed = person.command("assess Fraud ML")
         assert "question 5 of 9" in text_of(resumed)
@@ -223,7 +228,6 @@ def test_restart_mid_assessment_loses_nothing(bot, slack, engine, database_url):
         message = person.answer(message, "Yes")
         assert "question 6 of 9" in text_of(message)
     finally:
-        server.stop()
         runtime.engine.dispose()
 
 

@@ -14,6 +14,8 @@ from bot.migrate import upgrade
 from tests.conftest import BOT_TOKEN, free_port, fresh_sqlite_url
 from tests.signed_client import SlackClient
 
+pytestmark = pytest.mark.slow  # runs the console script as real processes
+
 SUBCOMMANDS = ["run", "web", "socket", "worker", "migrate", "sandbox"]
 SLACK_VARS = (
     "SLACK_BOT_TOKEN",

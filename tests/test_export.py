@@ -291,6 +291,7 @@ def exported(bot):
     return rows
 
 
+@pytest.mark.slow
 def test_cli_csv_writes_the_same_rows_as_slack(bot, exported, database_url, tmp_path):
     result = mlops_bot(
         "--workspace", TEAM_ID, "--format", "csv", database_url=database_url, cwd=tmp_path
@@ -308,6 +309,7 @@ def test_cli_csv_writes_the_same_rows_as_slack(bot, exported, database_url, tmp_
     assert f"wrote 18 answers and 2 level changes to {out}" in result.stderr.decode()
 
 
+@pytest.mark.slow
 def test_cli_json_holds_the_same_data(bot, exported, database_url, tmp_path):
     result = mlops_bot(
         "--workspace",
@@ -338,6 +340,7 @@ def test_cli_json_holds_the_same_data(bot, exported, database_url, tmp_path):
     assert [c["to_level"] for c in document["level_changes"]] == [c.to_level for c in changes]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "says"),
     [
@@ -358,6 +361,7 @@ def test_cli_refuses_clearly(bot, exported, database_url, tmp_path, args, says):
     assert "Traceback" not in result.stderr.decode()
 
 
+@pytest.mark.slow
 def test_cli_needs_no_slack_credentials_and_says_when_there_is_nothing(bot, database_url, tmp_path):
     Person(bot).command("assess Empty")  # the workspace exists, nothing answered
     result = mlops_bot("--workspace", TEAM_ID, database_url=database_url, cwd=tmp_path)

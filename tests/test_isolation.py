@@ -68,12 +68,7 @@ class WorkspaceBot:
     client: SlackClient = field(init=False)
 
     def __post_init__(self) -> None:
-        self.client = SlackClient(
-            base_url=self.bot.url,
-            signing_secret=self.bot.settings.slack_signing_secret,
-            team_id=self.team_id,
-            fake_slack=self.bot.slack,
-        )
+        self.client = self.bot.client_for(self.team_id)
 
     @property
     def slack(self):

@@ -15,7 +15,7 @@ from tests.signed_client import SlackClient
 
 def operator(bot) -> SlackClient:
     """A client for the operator's address, where /metrics is served."""
-    return SlackClient(bot.operator_url, bot.settings.slack_signing_secret)
+    return bot.operator_client()
 
 
 def metric(text: str, name: str) -> float:

@@ -37,6 +37,8 @@ from tests.test_cli import clean_env, mlops_bot, wait_for_page
 
 ROOT = Path(__file__).resolve().parent.parent
 
+pytestmark = pytest.mark.slow  # real processes and a database outage
+
 
 def test_jobs_due_and_export_need_no_signing_secret(tmp_path, slack):
     url = fresh_sqlite_url(tmp_path)

@@ -20,6 +20,8 @@ from tests.conftest import BOT_TOKEN, free_port, fresh_sqlite_url
 from tests.public_port import MB, WebProcess, open_stalled, peak_kb, rise_kb, send_body, wait_closed
 from tests.signed_client import SlackClient
 
+pytestmark = pytest.mark.slow  # mlops-bot web as its own process, under attack
+
 SECRET = "public-port-secret"
 METRICS_TOKEN = "operator-token-0123456789"
 TIMEOUT = 2  # HTTP_TIMEOUT for these servers, in seconds

@@ -125,6 +125,7 @@ def test_teams_overview_counts_and_trend(bot):
     assert text.index("Alpha") < text.index("Beta") < text.index("Gamma")
 
 
+@pytest.mark.slow
 def test_500_teams_paginate_into_valid_messages(bot):
     with bot.session() as session:
         from bot.services import workspaces

@@ -24,6 +24,8 @@ from tests.conftest import BOT_TOKEN, free_port, fresh_postgres_schema, postgres
 from tests.driver import Person, eventually, run_assessment
 from tests.signed_client import SlackClient
 
+pytestmark = pytest.mark.slow  # gunicorn, workers and PostgreSQL as separate processes
+
 SECRET = "topology-secret"
 TEAMS = 8
 L1 = {c.id: "yes" for c in DEFAULT_CHECKLIST.capabilities if c.level == 1}

@@ -152,6 +152,7 @@ def test_retention_purges_uninstalled_workspaces_after_the_limit(bot):
         assert session.scalars(select(Workspace.id)).all() == ["T0TEST"]
 
 
+@pytest.mark.slow
 def test_purge_command(bot, database_url, tmp_path):
     seed_two_workspaces(bot)
     env = {"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"}

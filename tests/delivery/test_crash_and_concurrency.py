@@ -13,12 +13,15 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from bot.models import DeliveryState
 from bot.outbox import enqueue
 from bot.worker import enqueue_due
 from tests.delivery.conftest import WS, key_of, posts
+
+pytestmark = pytest.mark.slow  # worker processes killed mid-send
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -65,24 +65,10 @@ def test_off_unsubscribes_and_listing_shows_what_is_set(bot, admin):
     assert [s.channel_id for s in subscriptions(bot)] == ["C0B"]
 
 
-def test_a_bot_admin_from_settings_may_subscribe(bot, admin):
-    from dataclasses import replace
-
-    bot.runtime.settings = replace(bot.settings, admin_user_ids=frozenset({"UPERSON"}))
-    # The app was built with its own settings object; go through a fresh app for this one.
-    from bot.app import create_app
-    from bot.web import Server, WebApp
-    from tests.signed_client import SlackClient
-
-    settings = bot.runtime.settings
-    server = Server(WebApp(create_app(settings, bot.runtime), bot.runtime), port=0)
-    server.start()
-    try:
-        client = SlackClient(server.url, settings.slack_signing_secret, fake_slack=bot.slack)
-        client.command("digest <#C0LEADS|ml-leads> weekly", user_id="UPERSON")
-        bot.slack.wait_for("response_url")
-    finally:
-        server.stop()
+def test_a_bot_admin_from_settings_may_subscribe(make_bot, admin):
+    bot = make_bot(admin_user_ids=frozenset({"UPERSON"}))
+    bot.client.command("digest <#C0LEADS|ml-leads> weekly", user_id="UPERSON")
+    bot.slack.wait_for("response_url")
     assert [s.channel_id for s in subscriptions(bot)] == ["C0LEADS"]
 
 

@@ -9,8 +9,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.observability import worker_tick_age
 from tests.delivery.conftest import key_of, posts
+
+pytestmark = pytest.mark.slow  # the worker as its own process
 
 ROOT = Path(__file__).resolve().parents[2]
 

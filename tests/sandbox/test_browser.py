@@ -16,6 +16,8 @@ from bot.sandbox.workspace import TEAM_ID
 from bot.services.teams import name_key
 from tests.sandbox.conftest import shot
 
+pytestmark = pytest.mark.slow  # drives Chromium
+
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="browser tests skipped: playwright is not installed"
 )
