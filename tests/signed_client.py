@@ -21,6 +21,7 @@ from __future__ import annotations
 import http.client
 import io
 import json
+import logging
 import secrets
 import sys
 import time
@@ -131,7 +132,11 @@ def call_wsgi(
         answer["headers"] = {name.lower(): value for name, value in response_headers}
         return lambda data: None  # the legacy write() callable; our app never uses it
 
-    chunks = app(environ, start_response)
+    try:
+        chunks = app(environ, start_response)
+    except Exception:  # what a WSGI server does with it: a 500 and a traceback in its log
+        logging.getLogger("wsgi").exception("error in the WSGI app")
+        return Response(status=500)
     try:
         content = b"".join(chunks)
     finally:

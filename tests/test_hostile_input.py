@@ -11,7 +11,6 @@ or in the listener that runs after the acknowledgement), and keep every answer i
 from __future__ import annotations
 
 import copy
-import io
 import json
 import logging
 import random
@@ -22,10 +21,8 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 from sqlalchemy import select
 
-from bot.app import Runtime, create_app
 from bot.models import AnswerRecord, Team
-from bot.web import WebApp
-from tests.conftest import RunningBot, make_settings
+from tests.conftest import RunningBot
 from tests.driver import Person, buttons, capability_of
 from tests.signed_client import Response, SlackClient
 
@@ -54,49 +51,6 @@ ODD_VALUES: list[Any] = [
 ODD_FORM_VALUES: list[Any] = [DELETE, "", " ", "x", "\x00", "é" * 5000, "[]", "null", "{}"]
 MUTANTS_PER_PAYLOAD = 22
 SEED = 9
-
-
-class InProcessClient(SlackClient):
-    """SlackClient whose requests go straight into the WSGI app: no socket, same code path."""
-
-    def __init__(self, wsgi_app, **kwargs: Any) -> None:
-        super().__init__(base_url="http://in-process", **kwargs)
-        self.wsgi_app = wsgi_app
-
-    def _request(
-        self, method: str, path: str, body: bytes | None, headers: dict[str, str]
-    ) -> Response:
-        raw = body or b""
-        environ = {
-            "REQUEST_METHOD": method,
-            "PATH_INFO": path,
-            "QUERY_STRING": "",
-            "SERVER_NAME": "in-process",
-            "SERVER_PORT": "80",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "wsgi.input": io.BytesIO(raw),
-            "wsgi.url_scheme": "http",
-            "CONTENT_LENGTH": str(len(raw)),
-        }
-        for name, value in headers.items():
-            key = name.upper().replace("-", "_")
-            if key == "CONTENT_TYPE":
-                environ[key] = value
-            else:
-                environ[f"HTTP_{key}"] = value
-        answer: dict[str, Any] = {}
-
-        def start_response(status: str, response_headers: list, exc_info=None) -> None:
-            answer["status"] = int(status.split()[0])
-            answer["headers"] = {name.lower(): value for name, value in response_headers}
-
-        try:
-            chunks = self.wsgi_app(environ, start_response)
-        except Exception:  # what a WSGI server does with it: a 500 and a traceback in its log
-            logging.getLogger("wsgi").exception("error in the WSGI app")
-            return Response(status=500)
-        text = b"".join(chunks).decode("utf-8", "replace")
-        return Response(status=answer["status"], headers=answer["headers"], body=text)
 
 
 class CapturingClient(SlackClient):
@@ -149,7 +103,7 @@ def mutate(document: Any, path: tuple, value: Any) -> Any:
 class Hostile:
     """Sends mutants and remembers every answer."""
 
-    def __init__(self, client: InProcessClient, slack) -> None:
+    def __init__(self, client: SlackClient, slack) -> None:
         self.client = client
         self.slack = slack
         self.statuses: list[tuple[int, str]] = []
@@ -329,14 +283,10 @@ RAW_BODIES: list[tuple[str, bytes, str]] = [
 
 
 @pytest.fixture
-def in_process_bot(engine, slack, database_url):
-    settings = make_settings(slack, database_url)
-    runtime = Runtime.from_settings(settings, engine=engine)
-    app = create_app(settings, runtime)
-    client = InProcessClient(
-        WebApp(app, runtime), signing_secret=settings.slack_signing_secret, fake_slack=slack
-    )
-    yield RunningBot("in-process", settings, runtime, client, slack), app
+def in_process_bot(make_bot):
+    """The bot reached in-process (no socket, same code path), and its Bolt app."""
+    bot = make_bot()
+    return bot, bot.web.slack.app
 
 
 def stored_answers(bot: RunningBot) -> set[tuple]:
