@@ -143,7 +143,7 @@ class RunningBot:
     runtime: Runtime
     client: SlackClient
     slack: FakeSlack
-    web: WebApp
+    web: WebApp | None = None  # None when the bot is reached another way (Socket Mode)
     server: Server | None = None
 
     @property

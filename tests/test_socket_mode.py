@@ -68,7 +68,7 @@ def socket_bot(engine, slack, database_url, socket_server) -> Iterator[SocketBot
     client = SocketSlackClient(socket_server, slack)
     try:
         yield SocketBot(
-            "", settings, runtime, client, slack, socket=socket_server, front=front, metrics=metrics
+            settings, runtime, client, slack, socket=socket_server, front=front, metrics=metrics
         )
     finally:
         front.close()
