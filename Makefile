@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run sandbox test test-fast lint format migrate lock clean
+.PHONY: install run sandbox test test-fast lint format migrate lock mutate clean
 
 $(STAMP): pyproject.toml requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'
@@ -34,6 +34,13 @@ test: install
 ## The fast tier: everything but the tests marked slow (processes, browser); about a minute.
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+## Mutation testing of the domain rules, the outbox and workspace scoping (not in CI; see
+## docs/testing.md). MUTANTS='bot.outbox.x_claim*' limits it to matching mutants.
+mutate: install
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children $${MUTATE_CHILDREN:-2} $(MUTANTS)
+	$(BIN)/python tools/mutation_score.py
 
 lint: install
 	$(BIN)/ruff check .

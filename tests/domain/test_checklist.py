@@ -15,6 +15,8 @@ import pytest
 import bot.domain
 from bot.domain.checklist import (
     DEFAULT_CHECKLIST,
+    HELP_MAX_CHARS,
+    WHY_MAX_CHARS,
     Answer,
     Capability,
     Checklist,
@@ -330,3 +332,52 @@ def test_step_dataclass_holds_tuples_as_given() -> None:
     step = Step(number=1, title="t", why="w", tools=("A",), capability_ids=("a",))
     assert step.capability_ids == ("a",)
     assert step == Step(1, "t", "w", ("A",), ("a",))
+
+
+# --- Boundaries and messages (found by mutation testing, see docs/testing.md) -----------------
+
+
+def _loads(tmp_path: Path, mutate: Mutation) -> Checklist:
+    data = copy.deepcopy(checklist_to_dict(DEFAULT_CHECKLIST))
+    mutate(data)
+    return load_checklist(write(tmp_path, data))
+
+
+def test_text_exactly_at_its_limit_is_accepted(tmp_path: Path) -> None:
+    loaded = _loads(tmp_path, _set("capabilities.0.help", "h" * HELP_MAX_CHARS))
+    assert len(loaded.capabilities[0].help) == HELP_MAX_CHARS
+    loaded = _loads(tmp_path, _set("steps.0.why", "w" * WHY_MAX_CHARS))
+    assert len(loaded.steps[0].why) == WHY_MAX_CHARS
+
+
+def test_a_step_why_may_span_several_lines(tmp_path: Path) -> None:
+    loaded = _loads(tmp_path, _set("steps.0.why", "First line.\nSecond line."))
+    assert loaded.steps[0].why == "First line.\nSecond line."
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        pytest.param(_set("steps", []), "steps: must list at least one step", id="no steps"),
+        pytest.param(
+            _set("capabilities", []),
+            "capabilities: must list at least one capability",
+            id="no capabilities",
+        ),
+        pytest.param(
+            _set("steps.0.title", ""),
+            "steps[0].title: must be a non-empty string, got ''",
+            id="title",
+        ),
+        pytest.param(
+            _set("steps.0.why", " "), "steps[0].why: must be a non-empty string, got ' '", id="why"
+        ),
+    ],
+)
+def test_the_whole_message_names_the_field(tmp_path: Path, mutate: Mutation, message: str) -> None:
+    data = copy.deepcopy(checklist_to_dict(DEFAULT_CHECKLIST))
+    mutate(data)
+    path = write(tmp_path, data)
+    with pytest.raises(ChecklistError) as excinfo:
+        load_checklist(path)
+    assert str(excinfo.value) == f"{path}: {message}"
