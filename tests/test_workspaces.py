@@ -236,3 +236,43 @@ def test_first_contact_from_two_requests_at_once_creates_the_workspace_once(engi
     assert outcome == {"row": "TRACE"}
     with Session(engine) as session:
         assert session.scalar(select(func.count()).where(Workspace.id == "TRACE")) == 1
+
+
+def test_an_uninstall_cancels_only_that_workspaces_unsent_deliveries(bot):
+    """Uninstalling in T2 stops T2's queue; another company's queue and what was already
+    sent stay as they are (found by mutation testing: both filters could be dropped)."""
+    with bot.session() as session:
+        for workspace in ("T2", "T3"):
+            workspaces.ensure(session, workspace)
+            for key in ("pending", "sending", "sent"):
+                enqueue(
+                    session,
+                    workspace_id=workspace,
+                    key=f"{workspace}:{key}",
+                    kind="nudge",
+                    channel_id="C1",
+                )
+        session.flush()
+        for row in session.scalars(select(Delivery)):
+            row.state = DeliveryState(row.idempotency_key.split(":")[1])
+            row.lease_owner = "worker-1" if row.state == DeliveryState.SENDING else None
+        session.commit()
+    assert bot.client.event({"type": "app_uninstalled"}, team_id="T2").status == 200
+
+    def states():
+        with bot.session() as session:
+            return {
+                row.idempotency_key: (row.state, row.last_error, row.lease_owner)
+                for row in session.scalars(select(Delivery))
+            }
+
+    cancelled = (DeliveryState.CANCELLED, "app uninstalled", None)
+    assert eventually(lambda: states()["T2:pending"] == cancelled)
+    assert states() == {
+        "T2:pending": cancelled,
+        "T2:sending": cancelled,  # the lease is dropped: no worker may finish it now
+        "T2:sent": (DeliveryState.SENT, None, None),
+        "T3:pending": (DeliveryState.PENDING, None, None),
+        "T3:sending": (DeliveryState.SENDING, None, "worker-1"),
+        "T3:sent": (DeliveryState.SENT, None, None),
+    }
