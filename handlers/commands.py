@@ -77,7 +77,11 @@ def subcommand(*names: str, writes: bool = True) -> Callable[[Subcommand], Subco
 @listener
 def on_command(req: Req) -> None:
     req.ack()
-    sub, rest = split_command(req.body.get("text", ""))
+    dispatch(req, *split_command(req.body.get("text", "")))
+
+
+def dispatch(req: Req, sub: str, rest: str) -> None:
+    """Run subcommand `sub` on `rest`: typed after the slash command, or in a DM."""
     command = req.settings.slash_command
     if sub in ("", "help"):
         reply(req, help_message(command))
