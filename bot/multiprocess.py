@@ -188,8 +188,11 @@ class GunicornServer(BaseApplication):
         return web
 
     def run(self) -> None:
+        master = os.getpid()
         try:
             super().run()
         finally:
-            if self.metrics_dir is not None:
+            # A worker is forked inside run() and leaves it by SystemExit through this very
+            # block: only the master may remove the directory every worker writes to.
+            if self.metrics_dir is not None and os.getpid() == master:
                 shutil.rmtree(self.metrics_dir, ignore_errors=True)

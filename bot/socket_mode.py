@@ -46,6 +46,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from bot.app import Runtime, create_app
 from bot.config import ConfigError, Settings
 from bot.observability import Metrics
+from bot.slack_status import SlackStatus
 
 log = logging.getLogger(__name__)
 
@@ -210,8 +211,15 @@ def serve(
     web = WebApp(app, runtime)  # only for its metrics and operator endpoints
     front = SocketModeFrontDoor(app, settings.slack_app_token or "", web.metrics)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    front.connect()
+    # A Slack incident at start must not become a crash loop: wait for Slack with backoff,
+    # one log line (a refused token still ends at once: AppTokenRefused is not retried).
+    opening = SlackStatus(
+        front.connect, doing="opening the Socket Mode connection", token_name="SLACK_APP_TOKEN"
+    )
+    signal.signal(signal.SIGTERM, lambda *_: (stop.set(), opening.stop()))
+    opening.run()
+    if stop.is_set():
+        return
     operator = None
     if settings.metrics_port is not None:
         operator = Server(web.operator, host=settings.metrics_host, port=settings.metrics_port)

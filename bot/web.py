@@ -332,7 +332,7 @@ def build_web_app(settings: Settings, runtime: Runtime | None = None) -> WebApp:
 
     runtime = runtime or Runtime.from_settings(settings)
     app = create_app(settings, runtime)
-    status = None if settings.oauth else SlackStatus(app.client).start()
+    status = None if settings.oauth else SlackStatus(app.client.auth_test).start()
     return WebApp(app, runtime, status)
 
 

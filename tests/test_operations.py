@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -237,7 +238,7 @@ def test_web_starts_while_slack_is_unreachable_and_says_so_on_healthz(tmp_path, 
     output = "".join(lines)
     assert "Traceback" not in output
     assert len([line for line in lines if "not reachable" in line]) == 1, output
-    assert "Slack's Web API answers again after" in output
+    assert "Slack answers again after" in output
     # Bolt's "As you gave `client` as well, `token` will be unused" and kin: not a warning
     # on every start.
     assert not [line for line in lines if "WARNING slack_bolt" in line], output
@@ -267,10 +268,16 @@ def test_with_log_format_json_every_line_of_gunicorn_web_is_json(tmp_path, slack
     finally:
         process.terminate()  # gunicorn's graceful stop logs too
         process.wait(timeout=30)
-    entries = []
-    for line in lines:
-        if line.strip():
-            entries.append(json.loads(line))  # every line, or this raises with the line
+
+    def parsed(line: str) -> dict | None:
+        try:
+            return json.loads(line)
+        except ValueError:
+            return None
+
+    not_json = [line for line in lines if line.strip() and parsed(line) is None]
+    assert not not_json, "".join(lines)
+    entries = [parsed(line) for line in lines if line.strip()]
     loggers = {entry["logger"] for entry in entries}
     assert "gunicorn.error" in loggers, loggers
     messages = " | ".join(entry["message"] for entry in entries)
@@ -355,3 +362,78 @@ def test_a_placeholder_token_is_refused_by_web_in_one_line(tmp_path):
         "api.slack.com/apps -> your app -> OAuth & Permissions."
     )
     assert not list(tmp_path.glob("*.db"))
+
+
+def test_socket_mode_waits_for_slack_instead_of_exiting(tmp_path):
+    """Slack unreachable when `socket` starts: it stays up, says so once, and keeps trying."""
+    url = fresh_sqlite_url(tmp_path)
+    upgrade(url)
+    env = clean_env(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET="socket-secret",
+        SLACK_APP_TOKEN="xapp-1-A0TEST-1-secret",
+        SLACK_API_URL=f"http://127.0.0.1:{free_port()}/api/",  # nothing listens: Slack is down
+        DATABASE_URL=url,
+    )
+    process, lines = _start(["socket"], tmp_path, env)
+    try:
+        deadline = time.monotonic() + 60
+        while not any("opening the Socket Mode connection" in line for line in lines):
+            assert process.poll() is None, "".join(lines)
+            assert time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.2)
+        time.sleep(4)  # several retries' worth (1, 2 s ...): still up, still quiet
+        assert process.poll() is None, "".join(lines)
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+    output = "".join(lines)
+    assert "Traceback" not in output
+    (line,) = [line for line in lines if "opening the Socket Mode connection" in line]
+    assert "Slack's Web API is not reachable" in line and "retrying with backoff" in line
+    assert "xapp-1-A0TEST-1-secret" not in output
+
+
+def test_a_gunicorn_worker_that_exits_leaves_the_others_metrics_alone(tmp_path, slack):
+    """gunicorn replaces a worker that exits (max requests, a timeout, a kill); the one that
+    left must not take the shared metrics directory with it, or no new worker can boot."""
+    url = fresh_sqlite_url(tmp_path)
+    upgrade(url)
+    port, operator = free_port(), free_port()
+    env = clean_env(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET="exit-secret",
+        SLACK_API_URL=slack.api_url,
+        DATABASE_URL=url,
+        METRICS_PORT=str(operator),
+    )
+    args = ["web", "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--threads", "2"]
+    process, lines = _start(args, tmp_path, env)
+
+    def booted() -> list[int]:
+        return [int(pid) for pid in re.findall(r"Booting worker with pid: (\d+)", "".join(lines))]
+
+    try:
+        _healthz(operator, process, lines, lambda r: r.get("slack") == "ok")
+        deadline = time.monotonic() + 60
+        while len(booted()) < 2:
+            assert time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.1)
+        os.kill(booted()[0], signal.SIGTERM)  # one worker leaves; gunicorn boots another
+        while len(booted()) < 3:
+            assert process.poll() is None, "".join(lines)
+            assert time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.1)
+        client = SlackClient(
+            base_url=f"http://127.0.0.1:{port}", signing_secret="exit-secret", fake_slack=slack
+        )
+        for _ in range(4):  # whichever workers answer, every one can count and be scraped
+            assert client.command("help").status == 200
+        with urllib.request.urlopen(f"http://127.0.0.1:{operator}/metrics", timeout=10) as page:
+            metrics = page.read().decode()
+        assert process.poll() is None, "".join(lines)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert 'mlops_bot_requests_total{kind="command",status="200"} 4.0' in metrics
+    assert "Worker failed to boot" not in "".join(lines)
