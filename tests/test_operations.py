@@ -41,6 +41,52 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow  # real processes and a database outage
 
 
+def _read_lines(stream, into: list[str]) -> None:
+    for line in stream:
+        into.append(line)
+
+
+def _start(args: list[str], cwd, env) -> tuple[subprocess.Popen, list[str]]:
+    """Start `mlops-bot ARGS`, collecting its output lines on a thread as they come."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True).start()
+    return process, lines
+
+
+def _wait_for_line(text: str, process: subprocess.Popen, lines: list[str], timeout=60) -> None:
+    """Until a line of the output contains `text`; the process must stay up meanwhile."""
+    deadline = time.monotonic() + timeout
+    while not any(text in line for line in lines):
+        assert process.poll() is None, "".join(lines)
+        assert time.monotonic() < deadline, f"no {text!r} in:\n" + "".join(lines)
+        time.sleep(0.1)
+
+
+def _wait_for_first_tick(url: str, process: subprocess.Popen, lines: list[str]) -> None:
+    """The worker's first tick runs at start and leaves its heartbeat in the database."""
+    engine = make_engine(url)
+    try:
+        deadline = time.monotonic() + 30
+        query = select(func.count()).select_from(WorkerHeartbeat)
+        while True:  # a connection per look: on SQLite an open one would hold the write lock
+            with engine.connect() as connection:
+                if connection.execute(query).scalar():
+                    return
+            assert process.poll() is None, "".join(lines)
+            assert time.monotonic() < deadline, "the worker never ticked:\n" + "".join(lines)
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
+
+
 def test_jobs_due_and_export_need_no_signing_secret(tmp_path, slack):
     url = fresh_sqlite_url(tmp_path)
     upgrade(url)
@@ -60,29 +106,13 @@ def test_worker_runs_without_a_signing_secret(tmp_path, slack):
     url = fresh_sqlite_url(tmp_path)
     upgrade(url)
     env = clean_env(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=slack.api_url, DATABASE_URL=url)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "worker"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    engine = make_engine(url)
+    process, lines = _start(["worker"], tmp_path, env)
     try:
-        deadline = time.monotonic() + 30
-        while True:  # the first tick runs at start and leaves its heartbeat
-            assert process.poll() is None, process.communicate()[0]
-            with engine.connect() as connection:
-                ticks = connection.execute(select(func.count()).select_from(WorkerHeartbeat))
-                if ticks.scalar():
-                    break
-            assert time.monotonic() < deadline, "the worker never ticked"
-            time.sleep(0.2)
+        _wait_for_first_tick(url, process, lines)
     finally:
-        engine.dispose()
         process.terminate()
-        output, _ = process.communicate(timeout=15)
+        process.wait(timeout=15)
+    output = "".join(lines)
     assert "SLACK_SIGNING_SECRET" not in output
     assert "Traceback" not in output
 
@@ -107,11 +137,6 @@ def test_migrate_on_a_database_that_does_not_exist_says_so_in_one_line(tmp_path)
     assert line.endswith("(check DATABASE_URL)")
 
 
-def _read_lines(stream, into: list[str]) -> None:
-    for line in stream:
-        into.append(line)
-
-
 def test_worker_logs_a_database_outage_once_and_a_summary_when_it_is_back(tmp_path, slack):
     """The database goes away under a running worker and comes back: three lines, no traces."""
     direct = fresh_postgres_schema(postgres_url_or_skip(), f"mlops_outage_{os.getpid()}")
@@ -120,66 +145,25 @@ def test_worker_logs_a_database_outage_once_and_a_summary_when_it_is_back(tmp_pa
     forwarder = TcpForwarder(free_port(), (real.host or "127.0.0.1", real.port or 5432)).start()
     through = real.set(host="127.0.0.1", port=forwarder.port).render_as_string(hide_password=False)
     env = clean_env(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=slack.api_url, DATABASE_URL=through)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "worker"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    reader = threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True)
-    reader.start()
+    process, lines = _start(["worker"], tmp_path, env)
 
-    def wait_for(text: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while not any(text in line for line in lines):
-            assert process.poll() is None, "".join(lines)
-            assert time.monotonic() < deadline, f"no {text!r} in:\n" + "".join(lines)
-            time.sleep(0.2)
-
-    engine = make_engine(direct)
     try:
-        wait_for("worker started")
-        deadline = time.monotonic() + 30
-        with engine.connect() as connection:
-            query = select(func.count()).select_from(WorkerHeartbeat)
-            while not connection.execute(query).scalar():
-                assert time.monotonic() < deadline, "the worker never ticked"
-                time.sleep(0.2)
+        _wait_for_first_tick(direct, process, lines)
         forwarder.stop()  # the outage
-        wait_for("database unavailable")
+        _wait_for_line("database unavailable", process, lines)
         time.sleep(6)  # several drains' worth: each would have logged a traceback before
         forwarder.start()
-        wait_for("database is back")
+        _wait_for_line("database is back", process, lines)
     finally:
-        engine.dispose()
         forwarder.stop()
         process.terminate()
         process.wait(timeout=15)
-        reader.join(timeout=5)
     output = "".join(lines)
     assert "Traceback" not in output
     (outage,) = [line for line in lines if "database unavailable" in line]
     assert "while draining the outbox" in outage and "retrying with backoff" in outage
     (back,) = [line for line in lines if "database is back" in line]
     assert re.search(r"after \d+ s of outage \(\d+ failed attempts?\)", back)
-
-
-def _start(args: list[str], cwd, env) -> tuple[subprocess.Popen, list[str]]:
-    """Start `mlops-bot ARGS`, collecting its output lines on a thread as they come."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", *args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True).start()
-    return process, lines
 
 
 def _healthz(port: int, process: subprocess.Popen, lines: list[str], until, timeout=60) -> dict:
@@ -244,25 +228,36 @@ def test_web_starts_while_slack_is_unreachable_and_says_so_on_healthz(tmp_path, 
     assert not [line for line in lines if "WARNING slack_bolt" in line], output
 
 
-def test_with_log_format_json_every_line_of_gunicorn_web_is_json(tmp_path, slack):
+def _gunicorn_web(tmp_path, slack, **env_extra):
+    """`mlops-bot web` with 2 gunicorn workers on a fresh database, up and answering:
+    (process, output lines, a signed client, the operator's port)."""
     url = fresh_sqlite_url(tmp_path)
     upgrade(url)
     port, operator = free_port(), free_port()
     env = clean_env(
         SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET="json-secret",
+        SLACK_SIGNING_SECRET="gunicorn-secret",
         SLACK_API_URL=slack.api_url,
         DATABASE_URL=url,
-        LOG_FORMAT="json",
         METRICS_PORT=str(operator),
+        **env_extra,
     )
     args = ["web", "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--threads", "2"]
     process, lines = _start(args, tmp_path, env)
     try:
         _healthz(operator, process, lines, lambda r: r.get("slack") == "ok")
-        client = SlackClient(
-            base_url=f"http://127.0.0.1:{port}", signing_secret="json-secret", fake_slack=slack
-        )
+    except BaseException:
+        process.terminate()
+        raise
+    client = SlackClient(
+        base_url=f"http://127.0.0.1:{port}", signing_secret="gunicorn-secret", fake_slack=slack
+    )
+    return process, lines, client, operator
+
+
+def test_with_log_format_json_every_line_of_gunicorn_web_is_json(tmp_path, slack):
+    process, lines, client, _operator = _gunicorn_web(tmp_path, slack, LOG_FORMAT="json")
+    try:
         assert client.command("help").status == 200
         slack.wait_for("response_url", timeout=10)
     finally:
@@ -339,10 +334,7 @@ def test_a_copied_env_example_starts_the_sandbox_and_says_why(tmp_path):
     try:
         page = wait_for_page(f"http://127.0.0.1:{port}/", process)
         assert "user-switcher" in page
-        deadline = time.monotonic() + 30  # the page can answer before the banner is printed
-        while not any("in your browser" in line for line in lines):
-            assert time.monotonic() < deadline, "".join(lines)
-            time.sleep(0.1)
+        _wait_for_line("in your browser", process, lines)  # printed after the page is up
     finally:
         process.terminate()
         process.wait(timeout=15)
@@ -377,11 +369,7 @@ def test_socket_mode_waits_for_slack_instead_of_exiting(tmp_path):
     )
     process, lines = _start(["socket"], tmp_path, env)
     try:
-        deadline = time.monotonic() + 60
-        while not any("opening the Socket Mode connection" in line for line in lines):
-            assert process.poll() is None, "".join(lines)
-            assert time.monotonic() < deadline, "".join(lines)
-            time.sleep(0.2)
+        _wait_for_line("opening the Socket Mode connection", process, lines)
         time.sleep(4)  # several retries' worth (1, 2 s ...): still up, still quiet
         assert process.poll() is None, "".join(lines)
     finally:
@@ -397,24 +385,12 @@ def test_socket_mode_waits_for_slack_instead_of_exiting(tmp_path):
 def test_a_gunicorn_worker_that_exits_leaves_the_others_metrics_alone(tmp_path, slack):
     """gunicorn replaces a worker that exits (max requests, a timeout, a kill); the one that
     left must not take the shared metrics directory with it, or no new worker can boot."""
-    url = fresh_sqlite_url(tmp_path)
-    upgrade(url)
-    port, operator = free_port(), free_port()
-    env = clean_env(
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET="exit-secret",
-        SLACK_API_URL=slack.api_url,
-        DATABASE_URL=url,
-        METRICS_PORT=str(operator),
-    )
-    args = ["web", "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--threads", "2"]
-    process, lines = _start(args, tmp_path, env)
+    process, lines, client, operator = _gunicorn_web(tmp_path, slack)
 
     def booted() -> list[int]:
         return [int(pid) for pid in re.findall(r"Booting worker with pid: (\d+)", "".join(lines))]
 
     try:
-        _healthz(operator, process, lines, lambda r: r.get("slack") == "ok")
         deadline = time.monotonic() + 60
         while len(booted()) < 2:
             assert time.monotonic() < deadline, "".join(lines)
@@ -424,9 +400,6 @@ def test_a_gunicorn_worker_that_exits_leaves_the_others_metrics_alone(tmp_path, 
             assert process.poll() is None, "".join(lines)
             assert time.monotonic() < deadline, "".join(lines)
             time.sleep(0.1)
-        client = SlackClient(
-            base_url=f"http://127.0.0.1:{port}", signing_secret="exit-secret", fake_slack=slack
-        )
         for _ in range(4):  # whichever workers answer, every one can count and be scraped
             assert client.command("help").status == 200
         with urllib.request.urlopen(f"http://127.0.0.1:{operator}/metrics", timeout=10) as page:
