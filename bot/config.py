@@ -20,6 +20,10 @@ from bot.crypto import KEYS_VARIABLE, parse_keys
 
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///mlops-bot.db"
+# A delivery key must outlive every moment it could be enqueued again: the longest is a
+# reassessment reminder's 28-day window (bot.services.nudges), plus a day either side for
+# time zones. Purging earlier could send a message twice.
+MIN_DELIVERY_RETENTION_DAYS = 30
 # The bot scopes of manifest.json: what the install link asks for in OAuth mode.
 DEFAULT_SCOPES = (
     "commands",
@@ -82,6 +86,9 @@ class Settings:
     slack_client_secret: str | None = None
     slack_scopes: tuple[str, ...] = DEFAULT_SCOPES
     retention_days: int = 30
+    # Finished outbox rows and handled event ids are deleted after these (bot.retention).
+    delivery_retention_days: int = 30
+    event_retention_hours: int = 24
     max_request_bytes: int = 1_048_576
     http_timeout: int = 15
     metrics_host: str = "127.0.0.1"
@@ -283,6 +290,19 @@ def load_settings(
         raise ConfigError(
             "METRICS_TOKEN must be at least 16 characters (e.g. `openssl rand -hex 32`)."
         )
+    delivery_days_text = (values.get("DELIVERY_RETENTION_DAYS") or "").strip() or "30"
+    if not delivery_days_text.isdigit() or int(delivery_days_text) < MIN_DELIVERY_RETENTION_DAYS:
+        raise ConfigError(
+            f"DELIVERY_RETENTION_DAYS must be a whole number of days, at least "
+            f"{MIN_DELIVERY_RETENTION_DAYS} (a reminder's key can recur for 28 days, and a "
+            f"purged key could be sent twice), got {delivery_days_text!r}."
+        )
+    event_hours_text = (values.get("EVENT_RETENTION_HOURS") or "").strip() or "24"
+    if not event_hours_text.isdigit() or int(event_hours_text) < 1:
+        raise ConfigError(
+            f"EVENT_RETENTION_HOURS must be a whole number of hours, at least 1 (Slack retries "
+            f"events for minutes), got {event_hours_text!r}."
+        )
     try:
         encryption_keys = parse_keys(values.get(KEYS_VARIABLE))
     except ValueError as error:
@@ -327,4 +347,6 @@ def load_settings(
         metrics_token=metrics_token,
         placeholders=frozenset(placeholders),
         token_encryption_keys=encryption_keys,
+        delivery_retention_days=int(delivery_days_text),
+        event_retention_hours=int(event_hours_text),
     )

@@ -29,7 +29,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, insert, select, update
 
-from bot.models import Delivery, DeliveryState, Team, WorkerHeartbeat, utcnow
+from bot.models import Base, Delivery, DeliveryState, Team, WorkerHeartbeat, utcnow
 
 log = logging.getLogger("mlops_bot.requests")
 refusals_log = logging.getLogger("mlops_bot.refused")
@@ -77,6 +77,11 @@ class _DatabaseCollector(Collector):
             "mlops_bot_outbox_oldest_due_seconds", "Age of the oldest row due to be sent"
         )
         levels = GaugeMetricFamily("mlops_bot_teams", "Teams by level", labels=["level"])
+        sizes = GaugeMetricFamily(
+            "mlops_bot_table_rows",
+            "Rows per table (retention keeps them bounded)",
+            labels=["table"],
+        )
         tick = GaugeMetricFamily(
             "mlops_bot_worker_last_tick_age_seconds", "Seconds since the worker last ticked"
         )
@@ -106,10 +111,21 @@ class _DatabaseCollector(Collector):
                 last_tick = connection.execute(select(func.max(WorkerHeartbeat.ticked_at))).scalar()
                 if last_tick is not None:
                     tick.add_metric([], _age(last_tick, now))
+                tables = Base.metadata.sorted_tables
+                counts = connection.execute(  # one round trip for every table
+                    select(
+                        *(
+                            select(func.count()).select_from(t).scalar_subquery().label(t.name)
+                            for t in tables
+                        )
+                    )
+                ).one()
+                for table, count in zip(tables, counts, strict=True):
+                    sizes.add_metric([table.name], count)
         except Exception:  # a scrape must answer even while the database is down
             log.warning("metrics: database unavailable", exc_info=True)
             return
-        yield from (by_state, depth, oldest, levels, tick)
+        yield from (by_state, depth, oldest, levels, tick, sizes)
 
 
 def _age(moment: datetime | str | None, now: float) -> float:

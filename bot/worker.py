@@ -23,6 +23,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from slack_sdk import WebClient
 from sqlalchemy import select
 
+from bot import retention
 from bot.app import Runtime, make_web_client
 from bot.db import DatabaseOutage, is_outage
 from bot.models import Workspace, utcnow
@@ -89,6 +90,8 @@ def enqueue_due(
     if purged:
         log.info("purged %s workspace(s) past retention: %s", len(purged), ", ".join(purged))
         counts["purged"] = len(purged)
+    for table, n in retention.purge(runtime.session_factory, runtime.settings, now).items():
+        counts[f"purged_{table}"] = n
     with runtime.session_factory() as session:
         workspace_ids = list(
             session.scalars(select(Workspace.id).where(Workspace.uninstalled_at.is_(None)))
