@@ -337,7 +337,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                         file=sys.stderr,
                     )
                     return 1
-            data = export_service.collect(session, args.workspace, team)
+            data = export_service.collect(session, args.workspace, team, notes=not args.no_notes)
     except SQLAlchemyError as error:
         print(
             f"mlops-bot: could not read {redact_url(settings.database_url)} "
@@ -589,6 +589,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["csv", "json"], default="csv", help="csv (default)")
     export.add_argument("--team", metavar="NAME", help="only this team (any case)")
     export.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
+    export.add_argument(
+        "--no-notes",
+        action="store_true",
+        help="leave answer notes out (for a file to pass on; see EXPORT_PERMISSION)",
+    )
     workspace = add(
         "workspace", lambda a: (workspace.print_help(), 2)[1], "Operator tools for workspaces."
     )

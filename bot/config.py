@@ -24,6 +24,9 @@ DEFAULT_DATABASE_URL = "sqlite:///mlops-bot.db"
 # reassessment reminder's 28-day window (bot.services.nudges), plus a day either side for
 # time zones. Purging earlier could send a message twice.
 MIN_DELIVERY_RETENTION_DAYS = 30
+# Who may export (bot.services.export.allowed_teams): any member, a team's owners (and
+# admins), or admins only. Owners by default: notes can be candid.
+EXPORT_PERMISSIONS = ("owners", "admins", "everyone")
 # The bot scopes of manifest.json: what the install link asks for in OAuth mode.
 DEFAULT_SCOPES = (
     "commands",
@@ -89,6 +92,8 @@ class Settings:
     # Finished outbox rows and handled event ids are deleted after these (bot.retention).
     delivery_retention_days: int = 30
     event_retention_hours: int = 24
+    # Who may export a team's answers and notes: everyone, owners (of the team) or admins.
+    export_permission: str = "owners"
     max_request_bytes: int = 1_048_576
     http_timeout: int = 15
     metrics_host: str = "127.0.0.1"
@@ -303,6 +308,12 @@ def load_settings(
             f"EVENT_RETENTION_HOURS must be a whole number of hours, at least 1 (Slack retries "
             f"events for minutes), got {event_hours_text!r}."
         )
+    export_permission = (values.get("EXPORT_PERMISSION") or "").strip().lower() or "owners"
+    if export_permission not in EXPORT_PERMISSIONS:
+        raise ConfigError(
+            "EXPORT_PERMISSION must be one of " + ", ".join(EXPORT_PERMISSIONS) + ", got "
+            f"{export_permission!r}."
+        )
     try:
         encryption_keys = parse_keys(values.get(KEYS_VARIABLE))
     except ValueError as error:
@@ -349,4 +360,5 @@ def load_settings(
         token_encryption_keys=encryption_keys,
         delivery_retention_days=int(delivery_days_text),
         event_retention_hours=int(event_hours_text),
+        export_permission=export_permission,
     )

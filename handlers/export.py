@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from bot.config import Settings
 from bot.errors import UserError
 from bot.services import export as export_service
+from bot.services import permissions
 from bot.services import teams as team_service
 from handlers.base import Req, reply
 from handlers.commands import subcommand
@@ -36,7 +37,10 @@ def export(req: Req, text: str) -> None:
             user_id=req.user_id,
             create=False,
         )
-    data = export_service.collect(req.session, req.team_id, team)
+    team_ids = permissions.exportable_teams(
+        req.session, req.client, req.settings, req.team_id, req.user_id, team
+    )
+    data = export_service.collect(req.session, req.team_id, team, team_ids=team_ids)
     if data.empty:
         reply(req, render("export_empty", team=team, command=req.settings.slash_command))
         return

@@ -481,7 +481,10 @@ def test_digests_and_nudges_carry_only_their_own_workspaces_data(world, bot):
 
 @pytest.mark.parametrize("text", ["export", f"export {TEAM}"])
 def test_export_holds_only_the_asking_workspaces_rows(world, bot, text):
-    probe = Person(world.ws2, "U1", "C1")
+    # owning the team of the same name in T1 gives U1 nothing in T2 (EXPORT_PERMISSION=owners)
+    refused = Person(world.ws2, "U1", "C1").command(text)
+    assert "Only " in refused["text"] and "can export" in refused["text"]
+    probe = Person(world.ws2, "U2", "C1")  # T2's owner
     reply = probe.command(text)
     assert "9 answers and 1 level change," in text_of(reply)
     (complete,) = world.ws2.slack.wait_for("files.completeUploadExternal")

@@ -11,6 +11,12 @@ lists apart, because machines prefer a shape to a discriminator column.
 
 Every query is scoped by the workspace id, on the rows and on the team they join to, so an
 export can only ever contain the asking workspace's data.
+
+Who may export what is EXPORT_PERMISSION (bot.services.permissions.exportable_teams): with
+`owners` (the default) a person exports the teams they own, admins export everything; with
+`admins` only admins export; with `everyone` any member exports any team. Notes are candid,
+so an export holds only teams the asker may export; the operator's CLI (database access)
+holds them all, and can leave the notes out (`--no-notes`) for a file meant to be passed on.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -82,6 +89,7 @@ class Export:
     exported_at: str
     answers: list[AnswerRow]
     level_changes: list[LevelRow]
+    owned_only: bool = False  # a workspace export limited to the asker's own teams
 
     @property
     def empty(self) -> bool:
@@ -108,9 +116,12 @@ def collect(
     workspace_id: str,
     team: Team | None = None,
     *,
+    team_ids: Collection[int] | None = None,
+    notes: bool = True,
     checklist: Checklist = DEFAULT_CHECKLIST,
 ) -> Export:
-    """Every answer and level change of the workspace, or of `team` within it.
+    """Every answer and level change of the workspace, or of `team` within it, or of the
+    teams `team_ids` (what permissions.exportable_teams returned); `notes=False` leaves notes out.
 
     Two queries whatever the size. A team from another workspace yields nothing: the team's
     own workspace id is part of every condition.
@@ -118,6 +129,8 @@ def collect(
     scope = [Team.workspace_id == workspace_id]
     if team is not None:
         scope.append(Team.id == team.id)
+    if team_ids is not None:
+        scope.append(Team.id.in_(list(team_ids)))
     answers = session.execute(
         select(AnswerRecord, Team.name, Assessment.status)
         .join(Team, Team.id == AnswerRecord.team_id)
@@ -137,7 +150,7 @@ def collect(
             capability_id=record.capability_id,
             capability_title=_title(checklist, record.capability_id),
             answer=str(record.value),
-            note=record.note,
+            note=record.note if notes else None,
             answered_by=record.answered_by,
             answered_at=_iso(record.answered_at),
         )
@@ -166,6 +179,7 @@ def collect(
         exported_at=_iso(utcnow()),
         answers=answer_rows,
         level_changes=level_rows,
+        owned_only=team is None and team_ids is not None,
     )
 
 

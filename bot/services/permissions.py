@@ -4,16 +4,21 @@ One rule for who is an admin: Slack's workspace admins and owners (users.info, c
 few minutes so losing the right takes effect quickly) and the bot admins named in
 BOT_ADMINS. A team's owners and the admins manage the team: its name, channel and owners,
 and how the bot nudges it. Digests go to channels, so setting them up is an admin's call.
+Exports hold every note, so EXPORT_PERMISSION says who takes them: a team's owners (and the
+admins) by default, only admins, or everyone.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from slack_sdk import WebClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.errors import Forbidden
-from bot.models import Team
+from bot.errors import COMMAND, Forbidden
+from bot.models import Team, TeamOwner
 from bot.mrkdwn import escape
 from bot.services import people
 
@@ -81,3 +86,54 @@ def check_may_set_up_digests(
         "Only workspace admins and owners, or the bot admins named in BOT_ADMINS, can set "
         f"up digests. Ask one of them to run `{command} digest #channel weekly monday 09:00`."
     )
+
+
+def exportable_teams(
+    session: Session,
+    client: WebClient,
+    settings: Settings,
+    workspace_id: str,
+    user_id: str,
+    team: Team | None,
+) -> Collection[int] | None:
+    """What `user_id` may export under EXPORT_PERMISSION: None for everything asked for
+    (`team`, or the whole workspace), else the ids of the teams they own. Raises Forbidden,
+    naming who may, when that is nothing. Slack is asked (users.info) only when it decides.
+    """
+    permission = settings.export_permission
+    if permission == "everyone":
+        return None
+    if permission == "admins":
+        if is_admin(session, client, settings, workspace_id, user_id):
+            return None
+        raise Forbidden(
+            "Only workspace admins and the bot's admins can export the maturity data here. "
+            f"Ask one of them; `{COMMAND} status` shows any team's answers."
+        )
+    owned = set(
+        session.scalars(
+            select(TeamOwner.team_id).where(
+                TeamOwner.workspace_id == workspace_id, TeamOwner.user_id == user_id
+            )
+        )
+    )
+    if team is not None and team.id in owned:
+        return None
+    if team is None:
+        every = set(session.scalars(select(Team.id).where(Team.workspace_id == workspace_id)))
+        if owned >= every:  # they own every team (or there is none: "nothing to export yet")
+            return None
+    if is_admin(session, client, settings, workspace_id, user_id):
+        return None
+    if team is not None:
+        who = ", ".join(f"<@{uid}>" for uid in _owners(team)[:5]) or "nobody yet"
+        raise Forbidden(
+            f"Only the owners of *{escape(team.name)}* ({who}) and workspace admins can export "
+            f"it. `{COMMAND} status` shows its answers."
+        )
+    if not owned:
+        raise Forbidden(
+            "Only team owners and workspace admins can export here, and you don't own a team. "
+            f"`{COMMAND} export <team>` works for a team you own."
+        )
+    return owned
