@@ -432,6 +432,41 @@ def cmd_workspace_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_person_forget(args: argparse.Namespace) -> int:
+    """Remove one person's id (and names) from a workspace's data, on their request."""
+    import re
+
+    from bot.app import Runtime
+    from bot.db import session_scope
+    from bot.models import Workspace
+    from bot.services import privacy
+
+    if not re.fullmatch(r"[UW][A-Z0-9]{1,31}", args.user):
+        print(
+            f"mlops-bot: --user must be a Slack user id such as U0456EFGH, got {args.user!r}",
+            file=sys.stderr,
+        )
+        return 2
+    settings = _settings(args, require_slack=False)
+    runtime = Runtime.from_settings(settings)
+    try:
+        with session_scope(runtime.session_factory) as session:
+            if session.get(Workspace, args.workspace) is None:
+                print(f"mlops-bot: no workspace {args.workspace} in the database", file=sys.stderr)
+                return 1
+            changed = privacy.forget(session, args.workspace, args.user, args.name or ())
+    finally:
+        runtime.engine.dispose()
+    if not changed:
+        print(f"forgot {args.user} in workspace {args.workspace}: nothing to change")
+    else:
+        print(
+            f"forgot {args.user} in workspace {args.workspace}: "
+            + ", ".join(f"{table} {count}" for table, count in changed.items())
+        )
+    return 0
+
+
 def _progress(label: str):
     """A `done/total` counter on stderr: rewritten in place on a terminal, a line per step
     in a log, so a long run shows it is moving either way."""
@@ -613,6 +648,27 @@ def build_parser() -> argparse.ArgumentParser:
         "purge take), name, teams, teams with a level, first seen, installed or not.",
     )
     listing.set_defaults(func=cmd_workspace_list)
+    person = add(
+        "person", lambda a: (person.print_help(), 2)[1], "Operator tools for one person's data."
+    )
+    person_subs = person.add_subparsers(dest="person_command", metavar="ACTION")
+    forget = person_subs.add_parser(
+        "forget",
+        help="Remove one person's id and name from a workspace's data (DATABASE_URL only).",
+        description="On a person's request: replace their user id with a placeholder in the "
+        "history, remove their mentions (and --name) from notes and team names, and delete "
+        "their team ownerships, cached profile and messages addressed to them. Answers stay. "
+        "See docs/data.md.",
+    )
+    forget.add_argument("--workspace", required=True, help="the Slack team id, e.g. T0123ABCD")
+    forget.add_argument("--user", required=True, help="their Slack user id, e.g. U0456EFGH")
+    forget.add_argument(
+        "--name",
+        action="append",
+        metavar="NAME",
+        help="a name of theirs to remove from free text too (repeatable; any case)",
+    )
+    forget.set_defaults(func=cmd_person_forget)
     secrets_cmd = add(
         "secrets", lambda a: (secrets_cmd.print_help(), 2)[1], "Encryption keys of stored tokens."
     )

@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bot.domain import DEFAULT_CHECKLIST, level_label
 from bot.mrkdwn import escape
+from bot.services.privacy import FORGOTTEN
 
 TEMPLATE_DIR = Path(__file__).parent
 
@@ -132,6 +133,16 @@ def _tojson(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def mention(user_id: str) -> str:
+    """A person as Slack shows them: <@U123>; one removed on request (bot.services.privacy)
+    is "someone", and anything else that is not a user id is shown as plain text."""
+    if re.fullmatch(r"[UW][A-Z0-9]{1,31}", user_id or ""):
+        return f"<@{user_id}>"
+    if user_id == FORGOTTEN:
+        return "someone (removed on request)"
+    return escape(user_id or "someone")
+
+
 @cache
 def _environment() -> Environment:
     env = Environment(
@@ -154,6 +165,7 @@ def _environment() -> Environment:
     env.filters["pack"] = pack
     env.filters["linkify"] = linkify
     env.filters["merge"] = lambda base, extra: {**base, **extra}
+    env.filters["mention"] = mention
     env.globals["progress_bar"] = progress_bar
     env.globals["level_label"] = level_label
     env.globals["checklist"] = DEFAULT_CHECKLIST
