@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
@@ -30,6 +31,10 @@ from bot.db import read_only
 from bot.errors import UserError
 
 log = logging.getLogger(__name__)
+
+# Slack waits 3 seconds for the acknowledgement; a reply not ready well before that is
+# acknowledged empty and sent through the response URL instead.
+ACK_BUDGET_SECONDS = 2.0
 
 
 @dataclass
@@ -48,6 +53,7 @@ class Req:
     context: BoltContext
     session: Session
     settings: Settings
+    started: float = field(default_factory=time.monotonic)
 
     def save(self) -> None:
         """End the unit of work: commit what the handler changed, before telling Slack.
@@ -100,7 +106,7 @@ def listener(
                 if body.get("type") == "view_submission":
                     ack()
                 else:
-                    ack(text=message)
+                    ack(text=message, response_type="ephemeral")
                     return
             tell(req, message)
         finally:
@@ -157,6 +163,17 @@ def from_view(req: Req) -> bool:
     return not req.body.get("response_url")
 
 
+def in_acknowledgement(req: Req) -> bool:
+    """True while a slash command is not yet acknowledged and still has time: its reply can
+    ride in the acknowledgement, which Slack shows like a post to the response URL, without
+    a second HTTP round trip."""
+    return (
+        bool(req.body.get("command"))
+        and req.ack.response is None
+        and time.monotonic() - req.started < ACK_BUDGET_SECONDS
+    )
+
+
 def reply(
     req: Req,
     message: dict,
@@ -175,6 +192,9 @@ def reply(
     was already saved.
     """
     req.save()
+    if in_acknowledgement(req) and response_url is None:
+        req.ack(**message, response_type="ephemeral")
+        return
     if response_url:  # a modal's submission carries the URL of the message it came from
         respond: Respond | None = Respond(response_url=response_url)
     else:

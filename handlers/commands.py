@@ -55,13 +55,18 @@ def split_command(text: str) -> tuple[str, str]:
 Subcommand = Callable[[Req, str], None]
 ROUTES: dict[str, Subcommand] = {}
 READ_ONLY: set[str] = set()
+IN_ACK: set[str] = set()  # subcommands whose reply rides in the acknowledgement
 
 
-def subcommand(*names: str, writes: bool = True) -> Callable[[Subcommand], Subcommand]:
+def subcommand(
+    *names: str, writes: bool = True, reply_in_ack: bool | None = None
+) -> Callable[[Subcommand], Subcommand]:
     """Route `/mlops <name> ...` to the decorated `fn(req, rest_of_text)`.
 
     Each surface module declares its own subcommands; this module only dispatches.
     `writes=False` lets lookups run without the database's write lock (see db.read_only).
+    `reply_in_ack` (default: for lookups) puts the reply, ready in a few milliseconds, in
+    the acknowledgement (see on_command); not for a lookup that calls Slack first.
     """
 
     def decorate(fn: Subcommand) -> Subcommand:
@@ -69,6 +74,8 @@ def subcommand(*names: str, writes: bool = True) -> Callable[[Subcommand], Subco
             ROUTES[name] = fn
             if not writes:
                 READ_ONLY.add(name)
+            if (not writes) if reply_in_ack is None else reply_in_ack:
+                IN_ACK.add(name)
         return fn
 
     return decorate
@@ -76,8 +83,17 @@ def subcommand(*names: str, writes: bool = True) -> Callable[[Subcommand], Subco
 
 @listener
 def on_command(req: Req) -> None:
-    req.ack()
-    dispatch(req, *split_command(req.body.get("text", "")))
+    """Reads (and help) answer in the acknowledgement itself: `reply` puts it there.
+
+    Subcommands that call Slack before they reply (opening a modal, uploading a file) or
+    write acknowledge first, so a slow Slack call can never miss the 3-second deadline.
+    """
+    sub, rest = split_command(req.body.get("text", ""))
+    if sub not in ("", "help") and sub in ROUTES and sub not in IN_ACK:
+        req.ack()
+    dispatch(req, sub, rest)
+    if req.ack.response is None:
+        req.ack()
 
 
 def dispatch(req: Req, sub: str, rest: str) -> None:

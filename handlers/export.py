@@ -23,7 +23,7 @@ from messages import render
 log = logging.getLogger(__name__)
 
 
-@subcommand("export", writes=False)
+@subcommand("export", writes=False, reply_in_ack=False)  # uploads a file: too slow to wait
 def export(req: Req, text: str) -> None:
     """Without a name the whole workspace; a name is looked up, never created, never guessed
     from the channel (an export of everything is what `export` alone should mean)."""

@@ -325,7 +325,21 @@ class SlackClient:
             "response_url": self._response_url("commands", channel_id, user_id),
             "trigger_id": self._trigger_id(),
         }
-        return self.post_form(fields, **kwargs)
+        response = self.post_form(fields, **kwargs)
+        self._show_acknowledgement(fields["response_url"], response)
+        return response
+
+    def _show_acknowledgement(self, response_url: str, response: Response) -> None:
+        """Like Slack, show the message a command's acknowledgement carries (see the fake)."""
+        show = getattr(self.fake_slack, "command_answer", None)
+        if show is None or response.status != 200 or not response.body.strip():
+            return
+        try:
+            answer = response.json()
+        except ValueError:  # a plain-text acknowledgement is shown as the message's text
+            answer = {"text": response.body}
+        if isinstance(answer, dict) and (answer.get("text") or answer.get("blocks")):
+            show(response_url, answer)
 
     def block_action(
         self,

@@ -9,6 +9,8 @@ from slack_sdk.models.blocks import Block
 from sqlalchemy import func, select
 
 from bot.models import Base, ProcessedEvent
+from handlers import base
+from tests.driver import Person
 
 
 def row_count(bot) -> int:
@@ -164,3 +166,26 @@ def test_url_verification_echoes_the_challenge(bot):
     response = bot.client.url_verification("abc123")
     assert response.status == 200
     assert "abc123" in response.body
+
+
+def test_read_replies_ride_in_the_acknowledgement(bot):
+    """help and status answer in the HTTP acknowledgement: no second round trip to Slack."""
+    Person(bot).command("assess Fraud ML")
+    posted = len(bot.slack.calls_to("response_url"))
+    for text, says in [("help", "/mlops assess"), ("status Fraud ML", "Fraud ML")]:
+        response = bot.client.command(text)
+        answer = response.json()
+        assert answer["response_type"] == "ephemeral"
+        assert says in json.dumps(answer["blocks"])
+        assert_valid_blocks(answer["blocks"])
+    shown = bot.slack.calls_to("response_url")[posted:]
+    assert [call.args.get("via") for call in shown] == ["ack", "ack"]  # nothing posted later
+
+
+def test_a_reply_that_is_not_ready_in_time_goes_through_the_response_url(bot, monkeypatch):
+    """Past the acknowledgement's budget the command is acknowledged empty, then answered."""
+    monkeypatch.setattr(base, "ACK_BUDGET_SECONDS", 0)
+    response = bot.client.command("help")
+    assert response.status == 200 and not response.body.strip()
+    (reply,) = bot.slack.wait_for("response_url")
+    assert reply.args.get("via") is None and "/mlops assess" in json.dumps(reply.args["blocks"])

@@ -339,6 +339,8 @@ class Sandbox:
             )
             return
         body = answer.json()
+        if body is None and answer.body.strip():  # Slack shows a plain-text answer as text
+            body = {"text": answer.body}
         if not body or not (body.get("text") or body.get("blocks")):
             return
         refused = message_error(body)

@@ -12,9 +12,11 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import unquote
 
 from bot.sandbox.slack_api.faults import Fault, Faults
 from bot.sandbox.slack_api.http import HttpServer, bearer
+from bot.sandbox.slack_api.limits import message_error
 from bot.sandbox.slack_api.methods import RESPONSE_URL_TTL, Handler, WebApiMethods
 from bot.sandbox.slack_api.ratelimits import RateLimits
 from bot.sandbox.slack_api.recorder import Call, Recorder
@@ -365,6 +367,38 @@ class FakeSlack(WebApiMethods):
         if fault.kind == "status":
             return fault.status, fault.error, {}, None
         return 404, fault.error, {}, None
+
+    def command_answer(self, response_url: str, answer: dict[str, Any]) -> None:
+        """Show the message a slash command's HTTP answer carries, as Slack does.
+
+        Slack treats the body of the acknowledgement like a post to the command's response
+        URL (ephemeral unless `response_type` is `in_channel`), without using up one of the
+        URL's five posts. It is recorded as a `response_url` call with `via="ack"`.
+        """
+        url_id = unquote(response_url.rsplit("/", 1)[-1])
+        args = {**answer, "url_id": url_id, "via": "ack"}
+        with self._lock:
+            info = self.response_urls.get(url_id)
+            refused = message_error(args)
+            if info is None:
+                status, text, effect = 404, "expired_url", None
+            elif refused is not None:
+                status, text = 400, refused[0]
+                effect = {"effect": "refused", "messages": refused[1]}
+            else:
+                status, text, effect = 200, "ok", self._apply_response(info, args)
+            self._record(
+                Call(
+                    method=RESPONSE_URL_METHOD,
+                    args=args,
+                    headers={},
+                    token=None,
+                    time=time.time(),
+                    status=status,
+                    error=None if status == 200 else text,
+                    response=effect,
+                )
+            )
 
     def handle_upload(self, file_id: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
         """Answer the raw upload step of files_upload_v2: (HTTP status, text)."""
