@@ -330,7 +330,9 @@ class Sandbox:
         return {"ok": answer.status == 200}
 
     def _show_ack(self, answer: BotAnswer, channel: str, user: str, command: str) -> None:
-        """Slack shows a command's HTTP answer: a message body, or an error from Slackbot."""
+        """Slack shows a failed command, or an answer it refuses, as an error from Slackbot;
+        a good answer is shown by the sender, through the stand-in, like a post to the
+        command's response URL."""
         if answer.status != 200:
             # Slack's words: a socket acknowledgement that never came, or an HTTP error
             error = "operation_timeout" if answer.status == 408 else "http_service_error"
@@ -338,35 +340,12 @@ class Sandbox:
                 channel, user, f'{command} failed with the error "{error}" ({answer.status})'
             )
             return
-        body = answer.json()
-        if body is None and answer.body.strip():  # Slack shows a plain-text answer as text
-            body = {"text": answer.body}
-        if not body or not (body.get("text") or body.get("blocks")):
-            return
-        refused = message_error(body)
+        message = answer.message()
+        refused = message_error(message) if message else None
         if refused is not None:  # Slack would not show it either
             log.warning("the bot answered %s with a message Slack refuses: %s", command, refused)
             self.slack.add_ephemeral(
                 channel, user, f'{command} failed with the error "{refused[0]}"'
-            )
-            return
-        extra = {k: body[k] for k in ("blocks", "attachments") if body.get(k)}
-        if body.get("response_type") == "in_channel":
-            self.slack.add_message(
-                channel,
-                body.get("text") or "",
-                user=workspace.BOT_USER_ID,
-                bot_id=workspace.BOT_ID,
-                **extra,
-            )
-        else:
-            self.slack.add_ephemeral(
-                channel,
-                user,
-                body.get("text") or "",
-                author=workspace.BOT_USER_ID,
-                bot_id=workspace.BOT_ID,
-                **extra,
             )
 
     def _find_message(self, channel: str, user: str, ts: str, ephemeral: bool) -> dict | None:

@@ -30,6 +30,13 @@ class BotAnswer:
     status: int
     body: str
 
+    def message(self) -> dict[str, Any] | None:
+        """The message a slash command's answer carries (a plain-text body is its text)."""
+        data = self.json()
+        if data is None and self.body.strip():
+            data = {"text": self.body}
+        return data if data and (data.get("text") or data.get("blocks")) else None
+
     def json(self) -> dict[str, Any] | None:
         try:
             data = json.loads(self.body) if self.body.strip() else None
@@ -84,7 +91,8 @@ class SlackSender:
     def command(self, command: str, text: str, user_id: str, channel_id: str) -> BotAnswer:
         """A slash command with every field Slack sends."""
         channel = self.slack.channels.get(channel_id, {})
-        return self._form(
+        response_url = self.slack.response_url("commands", channel=channel_id, user=user_id)
+        answer = self._form(
             {
                 "token": VERIFICATION_TOKEN,
                 "team_id": self.slack.team_id,
@@ -98,12 +106,14 @@ class SlackSender:
                 "text": text,
                 "api_app_id": self.slack.app_id,
                 "is_enterprise_install": "false",
-                "response_url": self.slack.response_url(
-                    "commands", channel=channel_id, user=user_id
-                ),
+                "response_url": response_url,
                 "trigger_id": self.slack.new_trigger_id(user=user_id),
             }
         )
+        message = answer.message()
+        if answer.status == 200 and message:  # Slack shows it like a post to the response URL
+            self.slack.command_answer(response_url, message)
+        return answer
 
     def message_action(
         self,
