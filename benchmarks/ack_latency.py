@@ -84,7 +84,11 @@ def run(
 
 def serve_fake_slack(port_file: str) -> None:
     """`--serve-slack`: the Web API stand-in in a process of its own, as Slack would be."""
-    slack = FakeSlack(response_url_max_uses=10**9).start()
+    # One response URL serves every request, for as long as the run lasts. Slack's per-method
+    # limits are fanout.py's subject; here they would only measure the stand-in.
+    slack = FakeSlack(
+        response_url_max_uses=10**9, response_url_ttl=float("inf"), rate_limits=False
+    ).start()
     # one response URL for every request: the clients live in another process
     Path(port_file).write_text(slack.api_url + " " + slack.response_url("bench"))
     while True:

@@ -54,7 +54,11 @@ def serve_slack(port_file: str, chaos: bool) -> None:
     """The stand-in; with `chaos`, bursts of 500s and 429s every few seconds."""
     from tests.slack_web_api import FakeSlack
 
-    slack = FakeSlack(response_url_max_uses=10**9).start()
+    # One response URL serves every request, for as long as the run lasts. Slack's per-method
+    # limits are fanout.py's subject; here they would only measure the stand-in.
+    slack = FakeSlack(
+        response_url_max_uses=10**9, response_url_ttl=float("inf"), rate_limits=False
+    ).start()
     Path(port_file).write_text(slack.api_url + " " + slack.response_url("load"))
     round_ = 0
     while True:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 
 from slack_bolt import App
 from slack_sdk.errors import SlackApiError
@@ -31,7 +32,7 @@ from messages import render
 log = logging.getLogger(__name__)
 
 
-def _team_arg(req: Req, text: str, *, create: bool):
+def _team_arg(req: Req, text: str, *, create: bool, can_bind: Callable[[str], bool] | None = None):
     return team_service.resolve_team(
         req.session,
         req.team_id,
@@ -39,6 +40,7 @@ def _team_arg(req: Req, text: str, *, create: bool):
         channel_id=req.channel_id,
         user_id=req.user_id,
         create=create,
+        can_bind=can_bind,
     )
 
 
@@ -86,33 +88,31 @@ def _after(req: Req, outcome: Outcome) -> None:
 
 @subcommand("assess")
 def assess(req: Req, text: str) -> None:
-    refused: list[str] = []
+    refused: list[tuple[str, bool | None]] = []
 
     def can_bind(channel_id: str) -> bool:
-        if channels.can_post(req.client, channel_id):
-            return True
-        refused.append(channel_id)
-        return False
+        postable = channels.can_post(req.client, channel_id)
+        if not postable:
+            refused.append((channel_id, postable))
+        return bool(postable)
 
-    team, created = team_service.resolve_team(
-        req.session,
-        req.team_id,
-        text,
-        channel_id=req.channel_id,
-        user_id=req.user_id,
-        create=True,
-        can_bind=can_bind,
-    )
+    team, created = _team_arg(req, text, create=True, can_bind=can_bind)
     question, resumed = assessments.start_or_resume(req.session, team, req.user_id)
     notice = None
     if created:
         notice = f"Created team *{escape(team.name)}*"
         notice += " and made this channel its home." if team.home_channel_id else "."
         if refused:
+            channel_id, postable = refused[0]
+            hint = (
+                channels.invite_hint(req.context.bot_user_id, channel_id)
+                if postable is False
+                else channels.unknown_hint(channel_id)
+            )
             notice += (
-                f" {channels.invite_hint(req.context.bot_user_id, refused[0])}, then pick it"
-                f" as the team's home with `{req.settings.slash_command} team {escape(team.name)}`"
-                " to get its level changes announced there."
+                f" {hint}, so it is not the team's home yet: pick it with"
+                f" `{req.settings.slash_command} team {escape(team.name)}`"
+                " to get level changes announced there."
             )
     elif resumed:
         notice = "Resuming where you left off; every answer so far is saved."

@@ -82,12 +82,10 @@ def on_team_submitted(req: Req) -> None:
     if not owners:
         req.ack(response_action="errors", errors={Block.TEAM_OWNERS: "Pick at least one owner."})
         return
-    if channel and not channels.can_post(req.client, channel):
-        hint = channels.invite_hint(req.context.bot_user_id, channel)
-        req.ack(
-            response_action="errors",
-            errors={Block.TEAM_CHANNEL: f"{hint}, then save again, or pick a public channel."},
-        )
+    postable = channels.can_post(req.client, channel) if channel else True
+    if not postable:
+        why = channels.MODAL_NOT_INVITED if postable is False else channels.MODAL_UNKNOWN
+        req.ack(response_action="errors", errors={Block.TEAM_CHANNEL: why})
         return
     team_id = meta.get("team_id")
     clash = team_service.find_team(req.session, req.team_id, name)

@@ -214,6 +214,8 @@ def make_bot(engine, slack, database_url) -> Iterator[Callable[..., RunningBot]]
     finally:
         for server in servers:
             server.stop()
+        # Whatever a test looked at, the bot never sent Slack a message or view it refuses.
+        assert not slack.refused, f"the bot sent Slack what it refuses: {slack.refused}"
 
 
 @pytest.fixture

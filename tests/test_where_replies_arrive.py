@@ -15,19 +15,7 @@ from sqlalchemy import select
 
 from bot.models import AnswerRecord, Team
 from tests.driver import Person, assert_valid_message, assert_valid_view, text_of
-
-
-def submit_team(bot, view, name, owners, channel=None, user_id="U1"):
-    values = {
-        "team_name": {"team_name": {"type": "plain_text_input", "value": name}},
-        "team_channel": {
-            "team_channel": {"type": "conversations_select", "selected_conversation": channel}
-        },
-        "team_owners": {"team_owners": {"type": "multi_users_select", "selected_users": owners}},
-    }
-    return bot.client.view_submission(
-        view["callback_id"], values, private_metadata=view["private_metadata"], user_id=user_id
-    )
+from tests.test_readback import submit_team
 
 
 def open_team_modal(bot, text: str, channel_id: str) -> dict:
@@ -72,7 +60,7 @@ def test_assess_in_a_private_channel_without_the_bot_does_not_make_it_home(bot):
     text = text_of(reply)
     assert "Created team *Fraud ML*." in text
     assert "I can't post in <#GSECRET> until I'm invited" in text
-    assert "`/invite`" in text and "<@UBOT>" in text and "/mlops team Fraud ML" in text
+    assert "type `/invite` there, add <@UBOT>" in text and "`/mlops team Fraud ML`" in text
     with bot.session() as session:
         assert session.scalar(select(Team.home_channel_id)) is None
 
@@ -94,6 +82,22 @@ def test_a_private_channel_the_bot_was_invited_to_becomes_home(bot):
         assert session.scalar(select(Team.home_channel_id)) == "GINVITED"
 
 
+def test_when_slack_cannot_say_the_channel_is_not_blamed(bot):
+    """Rate limited (twice: the listener's client retries a 429 once): no home, no
+    invitation advice, and the team modal asks to save again."""
+    bot.slack.rate_limit("conversations.info", retry_after=0, times=2)
+    reply = Person(bot, channel_id="CBUSY").command("assess Fraud ML")
+    text = text_of(reply)
+    assert "Slack did not tell me whether I can post in <#CBUSY>" in text
+    assert "/invite" not in text
+    with bot.session() as session:
+        assert session.scalar(select(Team.home_channel_id)) is None
+    view = open_team_modal(bot, "Fraud ML", "CBUSY")
+    bot.slack.rate_limit("conversations.info", retry_after=0, times=2)
+    body = submit_team(bot, view, "Fraud ML", ["U1"], channel="CBUSY").json()
+    assert body["errors"]["team_channel"].startswith("Slack did not tell me")
+
+
 def test_a_public_channel_becomes_home_without_joining(bot):
     """chat:write.public: the bot can announce there, so it is a fine home."""
     bot.slack.add_channel("CPUBLIC", is_member=False)
@@ -107,7 +111,7 @@ def test_team_modal_refuses_a_private_home_the_bot_cannot_post_in(bot):
     view = open_team_modal(bot, "Search", "C1")
     body = submit_team(bot, view, "Search", ["U1"], channel="GSECRET").json()
     assert body["response_action"] == "errors"
-    assert "I can't post in <#GSECRET> until I'm invited" in body["errors"]["team_channel"]
+    assert "I'm not in that private channel. Type /invite there" in body["errors"]["team_channel"]
     with bot.session() as session:
         assert session.scalar(select(Team)) is None
     bot.slack.invite("GSECRET")

@@ -9,7 +9,6 @@ refused with the error Slack gives.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,13 +23,8 @@ TOKEN = "xoxb-test-token"
 
 
 @pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    with FakeSlack() as fake:
-        yield fake
-
-
-@pytest.fixture
 def client(slack: FakeSlack) -> WebClient:
+    """A bot client on the suite's `slack` stand-in (tests/conftest.py)."""
     return WebClient(token=TOKEN, base_url=slack.api_url)
 
 

@@ -229,6 +229,7 @@ class FakeSlack(WebApiMethods):
             self._triggers.clear()
             self.faults.clear()
             self.rate_limits.clear()
+            self.refused.clear()
 
     def _record(self, call: Call) -> None:
         self.recorder.record(call)

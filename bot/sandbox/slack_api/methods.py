@@ -41,6 +41,9 @@ class WebApiMethods(WorkspaceState):
         self.response_url_ttl = response_url_ttl
         # The most messages one history/replies call returns (strict history limit), or None.
         self.history_page_max: int | None = None
+        # Every message or view refused as malformed (not injected faults): a test fixture
+        # can fail a test whose bot sent one, even if the test never looked at that call.
+        self.refused: list[dict[str, Any]] = []
         self.response_urls: dict[str, dict[str, Any]] = {}
         self._triggers: dict[str, float] = {}
         self._trigger_users: dict[str, str] = {}
@@ -134,6 +137,9 @@ class WebApiMethods(WorkspaceState):
         if not truthy(args.get("delete_original")):
             refused = message_error(args)
             if refused is not None:
+                self.refused.append(
+                    {"method": "response_url", "error": refused[0], "why": refused[1]}
+                )
                 return 400, refused[0], {}, {"effect": "refused", "messages": refused[1]}
         info["uses"] += 1
         return 200, "ok", {}, self._apply_response(info, args)
@@ -214,11 +220,11 @@ class WebApiMethods(WorkspaceState):
         if issued is not None and self.now() - issued > self.trigger_ttl:
             raise ApiError("expired_trigger_id")
 
-    @staticmethod
-    def _check_message(args: dict[str, Any]) -> None:
+    def _check_message(self, args: dict[str, Any]) -> None:
         """Refuse a message Slack would refuse (``invalid_blocks``, ``msg_too_long``, ...)."""
         refused = message_error(args)
         if refused is not None:
+            self.refused.append({"method": "message", "error": refused[0], "why": refused[1]})
             raise ApiError(*refused)
 
     def _view_arg(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -226,6 +232,7 @@ class WebApiMethods(WorkspaceState):
         view = self._require(args, "view")
         problems = view_problems(view)
         if problems:
+            self.refused.append({"method": "view", "error": "invalid_arguments", "why": problems})
             raise ApiError("invalid_arguments", problems)
         return view
 
