@@ -336,6 +336,15 @@ def test_private_channels_and_group_dms_refuse_posts_until_the_bot_is_invited(
     assert client.conversations_info(channel="GPRIVATE")["channel"]["is_member"] is True
 
 
+def test_a_bot_cannot_dm_another_bot(client: WebClient, slack: FakeSlack) -> None:
+    slack.add_user("UOTHERBOT", is_bot=True)
+    for call in (
+        lambda: client.chat_postMessage(channel="UOTHERBOT", text="hi"),
+        lambda: client.conversations_open(users="UOTHERBOT"),
+    ):
+        assert refused(call).response["error"] == "cannot_dm_bot"
+
+
 def test_without_chat_write_public_a_public_channel_needs_joining_first() -> None:
     with FakeSlack(scopes={"chat:write", "channels:join"}) as slack:
         client = WebClient(token=TOKEN, base_url=slack.api_url)

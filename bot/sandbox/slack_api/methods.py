@@ -249,8 +249,17 @@ class WebApiMethods(WorkspaceState):
             "is_enterprise_install": False,
         }
 
+    def _check_dm(self, user_id: str) -> None:
+        """A bot cannot open a DM with another bot (``cannot_dm_bot``)."""
+        user = self.users.get(user_id)
+        if user is not None and user.get("is_bot") and user_id != self.bot_user_id:
+            raise ApiError("cannot_dm_bot")
+
     def _chat_post_message(self, args: dict[str, Any], token: str) -> ApiResult:
-        channel = self._resolve_channel(str(self._require(args, "channel")))
+        target = str(self._require(args, "channel"))
+        if target[:1] in ("U", "W"):
+            self._check_dm(target)
+        channel = self._resolve_channel(target)
         if not (args.get("text") or args.get("blocks") or args.get("attachments")):
             raise ApiError("no_text")
         self._check_message(args)
@@ -330,6 +339,7 @@ class WebApiMethods(WorkspaceState):
         if not users:
             raise ApiError("users_list_not_supplied")
         if len(users) == 1:
+            self._check_dm(str(users[0]))
             channel_id = self.dm_channel_id(users[0])
         else:
             channel_id = "G" + "".join(sorted(u.lstrip("UW") for u in users))[:20]
