@@ -421,3 +421,15 @@ def test_a_response_url_expires_after_30_minutes(slack: FakeSlack) -> None:
     response = WebhookClient(url).send(text="too late")
     assert (response.status_code, response.body) == (404, "expired_url")
     assert [m["text"] for m in slack.ephemeral[("C1", "U1")]] == ["still fine"]
+
+
+def test_workspace_pace_limits_posts_across_channels(client: WebClient, slack: FakeSlack) -> None:
+    """benchmarks/fanout.py's workspace-wide limit, on top of the per-channel pace."""
+    slack.pace_workspace(per_second=0.5, burst=2)
+    client.chat_postMessage(channel="C1", text="1")
+    client.chat_postMessage(channel="C2", text="2")
+    error = refused(lambda: client.chat_postMessage(channel="C3", text="3"))
+    assert (error.response.status_code, error.response["error"]) == (429, "ratelimited")
+    assert error.response.headers["Retry-After"] == "2"
+    slack.pace_workspace(None)
+    client.chat_postMessage(channel="C3", text="3")
