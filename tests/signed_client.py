@@ -243,7 +243,9 @@ class SlackClient:
         self, method: str, path: str, body: bytes | None, headers: dict[str, str]
     ) -> Response:
         if self.wsgi_app is not None:
-            return call_wsgi(self.wsgi_app, method, path, body, headers)
+            response = call_wsgi(self.wsgi_app, method, path, body, headers)
+            _check_answer(response.body)  # in-process answers meet Slack's rules too
+            return response
         connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:
             connection.request(method, path, body=body, headers=headers)
