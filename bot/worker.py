@@ -30,6 +30,7 @@ from bot.models import Workspace, utcnow
 from bot.observability import record_tick
 from bot.outbox import DrainResult, Pacer, Sender
 from bot.services import digests, nudges, people, workspaces
+from messages.outbox import renderers
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,10 @@ def sender_client(runtime: Runtime) -> WebClient:
 
 
 def make_sender(runtime: Runtime, client: WebClient | None = None, **kwargs) -> Sender:
+    """The outbox's sender, wired at start-up: the pace, each workspace's token, and what
+    each kind of delivery says (`messages.outbox.renderers`)."""
     settings = runtime.settings
+    kwargs.setdefault("renderers", renderers())
     kwargs.setdefault("pacer", Pacer(CHANNEL_RATE, CHANNEL_BURST, WORKSPACE_RATE, WORKSPACE_BURST))
     if settings.oauth:  # many workspaces, each with its own bot token
         from bot.installations import installation_store

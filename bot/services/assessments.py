@@ -388,7 +388,7 @@ def record_level_change(
             session,
             workspace_id=team.workspace_id,
             key=f"level:{change.id}:{channel_id}",
-            kind="level_change",
+            kind=outbox.DeliveryKind.LEVEL_CHANGE,
             channel_id=channel_id,
             payload={"level_change_id": change.id, "team_id": team.id},
         )

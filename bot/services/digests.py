@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.domain import DEFAULT_CHECKLIST, level_label
+from bot.domain import DEFAULT_CHECKLIST, Step, level_label
 from bot.errors import UserError
 from bot.models import (
     DIGEST_CADENCES,
@@ -31,11 +31,10 @@ from bot.models import (
     Workspace,
     utcnow,
 )
-from bot.outbox import Claimed, Rendered, enqueue, renderer
+from bot.outbox import Claimed, DeliveryKind, enqueue
 from bot.scheduling import WEEKDAYS, digest_due, find_zone, next_digest_at, parse_hhmm, zone
 from bot.services import workspaces
 from bot.services.teams import team_states
-from messages import render
 
 LIST_LIMIT = 10
 CHANNEL_TOKEN = re.compile(r"<#([CG][A-Z0-9]{2,30})(?:\|[^>]*)?>")
@@ -192,7 +191,7 @@ def enqueue_due(session: Session, workspace_id: str, now: datetime) -> int:
             session,
             workspace_id=workspace_id,
             key=f"digest:{workspace_id}:{sub.channel_id}:{due.period}",
-            kind="digest",
+            kind=DeliveryKind.DIGEST,
             channel_id=sub.channel_id,
             payload={"subscription_id": sub.id, "period": due.period},
         )
@@ -204,7 +203,7 @@ def digest_channels(session: Session, workspace_id: str) -> list[str]:
     return [sub.channel_id for sub in subscriptions(session, workspace_id)]
 
 
-# ---------------------------------------------------------------------------- rendering
+# ---------------------------------------------------------------------------- what it says
 
 
 def _names(teams: list[Team]) -> tuple[list[str], int]:
@@ -330,8 +329,18 @@ def _move(team: Team, first: int | None, to: int) -> dict:
     return {"name": team.name, "from": "new" if first is None else f"L{first}", "to": f"L{to}"}
 
 
-@renderer("digest")
-def render_digest(session: Session, row: Claimed, settings: Settings) -> Rendered | None:
+@dataclass(frozen=True)
+class Digest:
+    """What one digest says: the org's summary (`facts`) since `since`, for a subscription."""
+
+    subscription_id: int
+    cadence: Cadence
+    since: datetime  # in the subscription's own time zone
+    facts: dict
+
+
+def digest_for(session: Session, row: Claimed, settings: Settings) -> Digest | None:
+    """The digest a row stands for, from the data of now; None once there is none to send."""
     sub = session.get(DigestSubscription, row.payload.get("subscription_id"))
     if sub is None or sub.channel_id != row.channel_id or sub.cadence == Cadence.OFF:
         return None  # unsubscribed since it was due
@@ -341,25 +350,31 @@ def render_digest(session: Session, row: Claimed, settings: Settings) -> Rendere
     now = utcnow()
     window = timedelta(days=1 if sub.cadence == Cadence.DAILY else 7)
     since = sub.last_sent_at or max(now - window, sub.created_at - window)
-    context = digest_context(session, row.workspace_id, settings, since, now)
-    message = render(
-        "digest",
-        **context,
-        cadence=sub.cadence,
-        since=since.astimezone(zone(sub.timezone)).strftime("%a %d %b"),
-    )
-    sub_id = sub.id
-
-    def on_sent(session: Session, sent_at: datetime) -> None:
-        subscription = session.get(DigestSubscription, sub_id)
-        if subscription is not None:
-            subscription.last_sent_at = sent_at
-
-    return Rendered(message["text"], message["blocks"], on_sent)
+    facts = digest_context(session, row.workspace_id, settings, since, now)
+    return Digest(sub.id, sub.cadence, since.astimezone(zone(sub.timezone)), facts)
 
 
-@renderer("level_change")
-def render_level_change(session: Session, row: Claimed, settings: Settings) -> Rendered | None:
+def mark_sent(session: Session, sent_at: datetime, *, subscription_id: int) -> None:
+    """The next digest counts from here (run in the transaction that records the send)."""
+    subscription = session.get(DigestSubscription, subscription_id)
+    if subscription is not None:
+        subscription.last_sent_at = sent_at
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """A team's level change, as announced: who moved where, and what they do next."""
+
+    team_id: int
+    team: str
+    from_level: int | None  # None: the team's first assessment
+    to_level: int
+    changed_by: str
+    next_step: Step | None
+
+
+def announcement_for(session: Session, row: Claimed) -> Announcement | None:
+    """The level change a row announces; None when the change or its team is gone."""
     change = session.get(LevelChange, row.payload.get("level_change_id"))
     if change is None or change.workspace_id != row.workspace_id:
         return None
@@ -367,16 +382,6 @@ def render_level_change(session: Session, row: Claimed, settings: Settings) -> R
     if team is None:
         return None
     state = team_states(session, row.workspace_id, [team])[0]
-    step = state.next_step
-    message = render(
-        "announcement_level_change",
-        team=team.name,
-        up=change.from_level is None or change.to_level > change.from_level,
-        from_label=None if change.from_level is None else level_label(change.from_level),
-        to_label=level_label(change.to_level),
-        changed_by=change.changed_by,
-        next_step=None if step is None else {"number": step.number, "title": step.title},
-        team_id=team.id,
-        command=settings.slash_command,
+    return Announcement(
+        team.id, team.name, change.from_level, change.to_level, change.changed_by, state.next_step
     )
-    return Rendered(message["text"], message["blocks"])

@@ -14,9 +14,9 @@ tick still wins.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from slack_sdk import WebClient
@@ -24,15 +24,14 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from bot.config import Settings
-from bot.domain import level_label
+from bot.domain import Step
 from bot.errors import COMMAND, UserError
 from bot.models import Cadence, Team, TeamOwner, TeamReminder, utcnow
-from bot.outbox import Claimed, Rendered, enqueue, enqueue_many, renderer
+from bot.outbox import Claimed, DeliveryKind, enqueue, enqueue_many
 from bot.scheduling import CADENCE_DAYS, cadence_elapsed, nudge_day, zone
 from bot.services import people
 from bot.services.teams import resolve_team as resolve_team_named
 from bot.services.teams import team_states
-from messages import render
 
 USERS_INFO_PER_TICK = 50
 """users.info calls one tick may make (Tier 4 allows 100+/min, and requests use it too)."""
@@ -187,7 +186,7 @@ def enqueue_due(
             session,
             workspace_id=workspace_id,
             key=_reminder_key(team, owner.user_id, day, settings.stale_after_days),
-            kind="reminder",
+            kind=DeliveryKind.REMINDER,
             channel_id=owner.user_id,
             payload={"team_id": team.id, "owner": owner.user_id},
         ):
@@ -203,7 +202,7 @@ def enqueue_due(
     due = [
         {
             "key": f"nudge:{state.team.id}:{owner.user_id}:{day.isoformat()}",
-            "kind": "nudge",
+            "kind": DeliveryKind.NUDGE,
             "channel_id": owner.user_id,
             "payload": {"team_id": state.team.id, "owner": owner.user_id},
         }
@@ -239,7 +238,7 @@ def _reminder_key(team: Team, owner: str, day: date, stale_after_days: int) -> s
     return f"reassess:{team.id}:{owner}:{team.last_assessed_at:%Y%m%d}:{window}"
 
 
-# ---------------------------------------------------------------------------- rendering
+# ---------------------------------------------------------------------------- what they say
 
 
 def _wanted(team: Team, reminder: TeamReminder | None, owner: str, now: datetime) -> bool:
@@ -268,29 +267,22 @@ def _still_wanted(session: Session, row: Claimed) -> tuple[Team, TeamReminder | 
     return team, reminder
 
 
-def _context(team: Team, reminder: TeamReminder | None, settings: Settings) -> dict:
-    cadence = reminder.cadence.value if reminder else Cadence.WEEKLY.value
-    return {
-        "team": team.name,
-        "team_id": team.id,
-        "cadence": cadence,
-        "command": settings.slash_command,
-        "team_value": json.dumps({"team_id": team.id}),
-        "snooze_options": [
-            {"label": "1 week", "value": json.dumps({"team_id": team.id, "days": 7})},
-            {"label": "2 weeks", "value": json.dumps({"team_id": team.id, "days": 14})},
-            {"label": "4 weeks", "value": json.dumps({"team_id": team.id, "days": 28})},
-        ],
-        "min_date": (utcnow() + timedelta(days=1)).date().isoformat(),
-    }
+@dataclass(frozen=True)
+class Nudge:
+    """What a nudge tells an owner: the team, where it stands, and its next step."""
+
+    team_id: int
+    team: str
+    cadence: Cadence
+    level: int
+    progress: str
+    step: Step
 
 
-@renderer("nudge", batch=True)
-def render_nudges(
-    session: Session, rows: list[Claimed], settings: Settings
-) -> dict[int, Rendered | None]:
-    """Nudges for a batch of rows with four queries in all, not four per row."""
-    rendered: dict[int, Rendered | None] = {}
+def nudges_for(session: Session, rows: list[Claimed]) -> dict[int, Nudge | None]:
+    """The nudges a batch of rows stand for (by row id), with four queries in all, not four
+    per row; None for a row whose owner no longer wants it or whose team has nothing to do."""
+    found: dict[int, Nudge | None] = {}
     by_workspace: dict[str, list[Claimed]] = defaultdict(list)
     for row in rows:
         by_workspace[row.workspace_id].append(row)
@@ -319,28 +311,33 @@ def render_nudges(
                 or not _wanted(team, reminder, row.payload.get("owner"), now)
                 or state.next_step is None
             ):
-                rendered[row.id] = None
+                found[row.id] = None
                 continue
-            step = state.next_step
-            message = render(
-                "nudge",
-                **_context(team, reminder, settings),
-                level=level_label(state.report.level),
-                progress=state.report.progress_text,
-                step={
-                    "number": step.number,
-                    "title": step.title,
-                    "why": step.why,
-                    "tools": ", ".join(step.tools),
-                },
-                done_value=json.dumps({"team_id": team.id, "step": step.number}),
+            found[row.id] = Nudge(
+                team.id,
+                team.name,
+                _cadence(reminder),
+                state.report.level,
+                state.report.progress_text,
+                state.next_step,
             )
-            rendered[row.id] = Rendered(message["text"], message["blocks"])
-    return rendered
+    return found
 
 
-@renderer("reminder")
-def render_reminder(session: Session, row: Claimed, settings: Settings) -> Rendered | None:
+@dataclass(frozen=True)
+class Reassess:
+    """A reminder to reassess a team whose last assessment is older than the stale limit."""
+
+    team_id: int
+    team: str
+    cadence: Cadence
+    level: int
+    last_assessed_at: datetime
+    days: int  # since the last assessment
+
+
+def reassess_for(session: Session, row: Claimed, settings: Settings) -> Reassess | None:
+    """The reminder a row stands for; None when unwanted now or reassessed since it was due."""
     wanted = _still_wanted(session, row)
     if wanted is None:
         return None
@@ -350,37 +347,10 @@ def render_reminder(session: Session, row: Claimed, settings: Settings) -> Rende
     age = (utcnow() - team.last_assessed_at).days
     if age < settings.stale_after_days:
         return None  # reassessed since it was due
-    message = render(
-        "reminder",
-        **_context(team, reminder, settings),
-        days=age,
-        last_assessed=team.last_assessed_at.strftime("%d %b %Y"),
-        level=level_label(team.level or 0),
+    return Reassess(
+        team.id, team.name, _cadence(reminder), team.level or 0, team.last_assessed_at, age
     )
-    return Rendered(message["text"], message["blocks"])
 
 
-ALERT_HINTS = {
-    "not_in_channel": "Invite me with `/invite @MLOps maturity bot` in that channel.",
-    "channel_not_found": "The channel is private or gone: invite me, or change the digest.",
-    "is_archived": "The channel is archived: unarchive it or point the digest elsewhere.",
-    "account_inactive": "That person's account is deactivated; update the team's owners.",
-    "user_not_found": "That person is not in this workspace; update the team's owners.",
-    "cannot_dm_bot": "That owner is a bot; update the team's owners.",
-    "messages_tab_disabled": "That person has turned off app messages.",
-}
-
-
-@renderer("alert")
-def render_alert(session: Session, row: Claimed, settings: Settings) -> Rendered | None:
-    target = str(row.payload.get("channel_id") or "")
-    reason = str(row.payload.get("reason") or "unknown error")
-    code = reason.split(":")[0]
-    message = render(
-        "delivery_alert",
-        target=f"<@{target}>" if target[:1] in "UW" else f"<#{target}>",
-        reason=reason,
-        hint=ALERT_HINTS.get(code, "Check the bot's logs; `mlops-bot outbox` lists failures."),
-        key=str(row.payload.get("key") or ""),
-    )
-    return Rendered(message["text"], message["blocks"])
+def _cadence(reminder: TeamReminder | None) -> Cadence:
+    return reminder.cadence if reminder else Cadence.WEEKLY

@@ -1,26 +1,15 @@
-"""The outbox: every message the bot sends on its own is a `deliveries` row first.
+"""The sender: drains the outbox, paced, sending each row once and recording how it ended.
 
-`enqueue` inserts a row keyed by its idempotency key and does nothing if the key exists, so
-callers may enqueue as often as they like; it joins the caller's transaction, so a level
-change and its announcement commit together or not at all.
-
-`Sender` drains the table (docs/architecture.md, "The outbox"):
-
-- claim: `SELECT ... FOR UPDATE SKIP LOCKED` then `UPDATE ... RETURNING` in one transaction.
-  On PostgreSQL the row locks keep concurrent drains apart; on SQLite every transaction of our
-  engine starts with `BEGIN IMMEDIATE`, which serialises claims the same way (FOR UPDATE is
-  not rendered there). A claim takes a lease measured on the database clock, so processes on
-  machines whose clocks disagree still agree on when a lease has run out.
-- send: rendered at send time from current data, with Slack message metadata carrying the
-  key. A row whose previous attempt may have reached Slack (a worker died holding it, or the
-  answer was lost) is checked against conversations.history first, so a crash between
-  Slack's reply and our commit neither loses nor, normally, repeats the message.
+- send: rendered at send time from current data, by the renderer registered for the row's
+  kind (passed in at start-up, see `Sender`), with Slack message metadata carrying the key.
+  A row whose previous attempt may have reached Slack (a worker died holding it, or the
+  answer was lost) is checked against conversations.history first (the crash check), so a
+  crash between Slack's reply and our commit neither loses nor, normally, repeats it.
 - outcome: sent (only while the lease is still ours); 429 -> available again after
   Retry-After, without the thread sleeping; transient errors -> exponential backoff, dead
   after `max_attempts`; permanent errors -> failed with the reason, and admins are told once
   per channel and reason (itself an outbox row, so "once" is the key's job).
-- pace: our own token buckets per channel and per workspace keep us just under Slack's
-  limits, so 429s stay rare and Slack's limits, not our code, set the speed.
+- pace: `Pacer` books each message's send time before it is rendered.
 """
 
 from __future__ import annotations
@@ -35,21 +24,24 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import case, create_engine, func, insert, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
-from bot.models import Delivery, DeliveryState, utcnow
+from bot.models import DeliveryState
+from bot.outbox import slack_errors
+from bot.outbox.kinds import DeliveryKind
+from bot.outbox.pacing import Pacer
+from bot.outbox.queue import Claimed, claim, db_now, enqueue, finish, next_due_in
 
 log = logging.getLogger(__name__)
 
@@ -58,349 +50,6 @@ TOKEN_SECONDS = 60.0  # how long a workspace's bot token is reused before lookin
 CLAIM_IDLE = 0.5  # after a claim came back short, how long before asking the table again
 FLUSH_SECONDS = 0.2  # how long sends may wait to be recorded in one batched transaction
 HISTORY_PAGES = 3  # of 200 messages: how far back the check after a crash looks
-
-PERMANENT_ERRORS = frozenset(
-    {
-        "channel_not_found",
-        "is_archived",
-        "account_inactive",
-        "cannot_dm_bot",
-        "not_in_channel",
-        "user_not_found",
-        "user_disabled",
-        "messages_tab_disabled",
-        "invalid_blocks",
-        "invalid_metadata_format",
-        "msg_too_long",
-        "restricted_action",
-        "restricted_action_read_only_channel",
-        "restricted_action_thread_only_channel",
-        "ekm_access_denied",
-        "team_access_not_granted",
-        "missing_scope",
-        "no_permission",
-        "invalid_auth",
-        "not_authed",
-        "token_revoked",
-        "token_expired",
-    }
-)
-"""Errors that no retry can fix; anything else is treated as transient and retried."""
-
-UNREPORTABLE = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired"})
-"""With these the bot cannot reach anyone, an admin included; they are only logged."""
-
-PRIORITY = {"level_change": 0, "alert": 1}
-"""Announcements are the "within seconds" promise; digests and nudges may wait a moment."""
-
-
-def enqueue(
-    session: Session,
-    *,
-    workspace_id: str,
-    key: str,
-    kind: str,
-    channel_id: str,
-    payload: dict[str, Any] | None = None,
-    available_at: datetime | None = None,
-) -> bool:
-    """Add a delivery unless `key` is already known; True when a row was inserted."""
-    values = dict(
-        workspace_id=workspace_id,
-        idempotency_key=key,
-        kind=kind,
-        channel_id=channel_id,
-        payload=payload or {},
-        state=DeliveryState.PENDING,
-        attempts=0,
-        available_at=available_at or _available_now(),
-        created_at=utcnow(),
-    )
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        statement = (
-            postgresql.insert(Delivery)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        )
-    elif dialect == "sqlite":
-        statement = (
-            sqlite.insert(Delivery)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        )
-    else:  # pragma: no cover - only the two supported databases
-        statement = insert(Delivery).values(**values)
-    # RETURNING, not rowcount: an ORM-enabled insert reports rowcount -1 on PostgreSQL.
-    return session.execute(statement.returning(Delivery.id)).first() is not None
-
-
-def enqueue_many(
-    session: Session, workspace_id: str, items: list[dict[str, Any]], chunk: int = 500
-) -> set[str]:
-    """`enqueue` for many rows in a few statements; returns the keys actually inserted.
-
-    Items are dicts with key, kind, channel_id and payload. A Monday morning's 1,500
-    nudges would otherwise be 1,500 round trips inside the tick's transaction.
-    """
-    inserted: set[str] = set()
-    dialect = session.get_bind().dialect.name
-    insert_fn = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    now, available = utcnow(), _available_now()
-    for start in range(0, len(items), chunk):
-        values = [
-            dict(
-                workspace_id=workspace_id,
-                idempotency_key=item["key"],
-                kind=item["kind"],
-                channel_id=item["channel_id"],
-                payload=item.get("payload") or {},
-                state=DeliveryState.PENDING,
-                attempts=0,
-                available_at=available,
-                created_at=now,
-            )
-            for item in items[start : start + chunk]
-        ]
-        statement = (
-            insert_fn(Delivery)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(Delivery.idempotency_key)
-        )
-        inserted.update(session.scalars(statement))
-    return inserted
-
-
-def _available_now() -> datetime:
-    """ "Now" for a new row, a second early: rows are enqueued on this process's clock but
-    claimed on the database's (SQLite's has millisecond steps), and a row written a
-    microsecond "in the future" would wait for the next drain instead of going at once."""
-    return utcnow() - timedelta(seconds=1)
-
-
-def db_now(session: Session) -> datetime:
-    """The database's clock, the one every lease and availability time is compared with.
-
-    PostgreSQL's now() is frozen at the start of a transaction; clock_timestamp() is not.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        return session.execute(text("SELECT clock_timestamp()")).scalar_one().astimezone(UTC)
-    raw = session.execute(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")).scalar_one()
-    return datetime.fromisoformat(raw).replace(tzinfo=UTC)
-
-
-# ---------------------------------------------------------------------------- claims
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """A row this process holds the lease on, with what the sender needs to know."""
-
-    id: int
-    workspace_id: str
-    key: str
-    kind: str
-    channel_id: str
-    payload: dict[str, Any]
-    attempts: int  # including this one
-    created_at: datetime
-    uncertain: bool  # an earlier attempt may have reached Slack: check before re-posting
-
-
-def claim(
-    session_factory: sessionmaker[Session], owner: str, *, limit: int, lease_seconds: float
-) -> list[Claimed]:
-    """Take up to `limit` available rows under a lease for `owner`, in one transaction."""
-    with session_factory.begin() as session:
-        now = db_now(session)
-        candidates = session.execute(
-            select(Delivery.id, Delivery.state, Delivery.last_error)
-            .where(
-                Delivery.state.in_([DeliveryState.PENDING, DeliveryState.SENDING]),
-                Delivery.available_at <= now,
-                (Delivery.lease_until.is_(None)) | (Delivery.lease_until < now),
-            )
-            .order_by(
-                case(
-                    *((Delivery.kind == kind, rank) for kind, rank in PRIORITY.items()),
-                    else_=9,
-                ),
-                Delivery.available_at,
-                Delivery.id,
-            )
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        ).all()
-        if not candidates:
-            return []
-        uncertain = {
-            row.id
-            for row in candidates
-            if row.state == DeliveryState.SENDING or (row.last_error or "").startswith("uncertain:")
-        }
-        rows = session.execute(
-            update(Delivery)
-            .where(Delivery.id.in_([row.id for row in candidates]))
-            .values(
-                state=DeliveryState.SENDING,
-                lease_owner=owner,
-                lease_until=now + timedelta(seconds=lease_seconds),
-                attempts=Delivery.attempts + 1,
-            )
-            .returning(
-                Delivery.id,
-                Delivery.workspace_id,
-                Delivery.idempotency_key,
-                Delivery.kind,
-                Delivery.channel_id,
-                Delivery.payload,
-                Delivery.attempts,
-                Delivery.created_at,
-            )
-        ).all()
-    claimed = [
-        Claimed(
-            id=row.id,
-            workspace_id=row.workspace_id,
-            key=row.idempotency_key,
-            kind=row.kind,
-            channel_id=row.channel_id,
-            payload=row.payload or {},
-            attempts=row.attempts,
-            created_at=_aware(row.created_at),
-            uncertain=row.id in uncertain,
-        )
-        for row in rows
-    ]
-    return sorted(claimed, key=lambda c: (PRIORITY.get(c.kind, 9), c.id))
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _finish(session: Session, row: Claimed, owner: str, **values) -> bool:
-    """Update a row we hold; False when the lease has passed to someone else meanwhile."""
-    table = Delivery.__table__  # a plain Core UPDATE: the ORM's bulk path costs ~1 ms a row
-    result = session.execute(
-        update(table)
-        .where(
-            table.c.id == row.id,
-            table.c.lease_owner == owner,
-            table.c.state == DeliveryState.SENDING,
-        )
-        .values(lease_owner=None, lease_until=None, **values)
-    )
-    if not result.rowcount:
-        log.warning("lost the lease on %s before recording its outcome", row.key)
-    return bool(result.rowcount)
-
-
-def retry_key(session: Session, key: str) -> str:
-    """`mlops-bot outbox retry KEY`: make a failed or dead row pending again, now.
-
-    A sent row is refused: sending it again is exactly the duplicate the outbox exists to
-    prevent. Returns a sentence for the operator; raises LookupError/ValueError otherwise.
-    """
-    row = session.scalar(select(Delivery).where(Delivery.idempotency_key == key))
-    if row is None:
-        raise LookupError(f"no delivery with key {key!r}")
-    if row.state == DeliveryState.SENT:
-        raise ValueError(f"{key} was already sent at {row.sent_at:%Y-%m-%d %H:%M} UTC")
-    if row.state == DeliveryState.SENDING and row.lease_until and row.lease_until > utcnow():
-        raise ValueError(f"{key} is being sent right now (lease until {row.lease_until:%H:%M:%S})")
-    previous = row.state
-    row.state = DeliveryState.PENDING
-    row.available_at = utcnow()
-    row.attempts = 0
-    row.lease_owner = row.lease_until = None
-    if previous in (DeliveryState.FAILED, DeliveryState.DEAD, DeliveryState.CANCELLED):
-        row.last_error = f"retried by an operator (was {previous}: {row.last_error})"
-    return f"{key}: {previous} -> pending; the worker sends it within seconds"
-
-
-def summary(session: Session, failures: int = 10) -> tuple[dict[str, int], list[Delivery]]:
-    """Counts by state and the latest failed or dead rows, for `mlops-bot outbox`."""
-    counts = {state.value: 0 for state in DeliveryState}
-    for state, count in session.execute(
-        select(Delivery.state, func.count()).group_by(Delivery.state)
-    ):
-        counts[DeliveryState(state).value] = count
-    last = list(
-        session.scalars(
-            select(Delivery)
-            .where(Delivery.state.in_([DeliveryState.FAILED, DeliveryState.DEAD]))
-            .order_by(Delivery.id.desc())
-            .limit(failures)
-        )
-    )
-    return counts, last
-
-
-# ---------------------------------------------------------------------------- pacing
-
-
-class Pacer:
-    """Token buckets per channel and per workspace, as reservations (GCRA).
-
-    `reserve` returns the monotonic time a message may go and books it, so a batch is spread
-    over time without any thread polling. We deliberately leave one token of each bucket
-    unused: requests arrive at Slack a few milliseconds apart from when we sent them, and a
-    spare token absorbs that jitter instead of turning it into 429s.
-    """
-
-    def __init__(
-        self,
-        per_channel: float | None = 1.0,
-        channel_burst: int = 3,
-        per_workspace: float | None = 20.0,
-        workspace_burst: int = 20,
-    ) -> None:
-        self._limits: dict[str, tuple[float, float] | None] = {
-            "channel": _gcra(per_channel, channel_burst),
-            "workspace": _gcra(per_workspace, workspace_burst),
-        }
-        self._tat: dict[tuple[str, str], float] = {}
-        self._lock = threading.Lock()
-
-    def _keys(self, workspace_id: str, channel_id: str) -> list[tuple[tuple[str, str], tuple]]:
-        keys = []
-        for kind, name in (("channel", channel_id), ("workspace", workspace_id)):
-            limit = self._limits[kind]
-            if limit is not None:
-                keys.append(((kind, f"{workspace_id}:{name}"), limit))
-        return keys
-
-    def earliest(self, workspace_id: str, channel_id: str, now: float | None = None) -> float:
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            return self._earliest(self._keys(workspace_id, channel_id), now)
-
-    def _earliest(self, keys, now: float) -> float:
-        slot = now
-        for key, (_interval, tolerance) in keys:
-            slot = max(slot, self._tat.get(key, now) - tolerance)
-        return slot
-
-    def reserve(self, workspace_id: str, channel_id: str, now: float | None = None) -> float:
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            keys = self._keys(workspace_id, channel_id)
-            slot = self._earliest(keys, now)
-            for key, (interval, _tolerance) in keys:
-                self._tat[key] = max(self._tat.get(key, now), slot) + interval
-            return slot
-
-
-def _gcra(rate: float | None, burst: int) -> tuple[float, float] | None:
-    if rate is None:
-        return None
-    interval = 1.0 / rate
-    return interval, max(0, burst - 2) * interval  # one token kept spare, see Pacer
-
-
-# ---------------------------------------------------------------------------- sending
 
 
 @dataclass
@@ -412,35 +61,23 @@ class Rendered:
     on_sent: Callable[[Session, datetime], None] | None = None
 
 
-Renderer = Callable[[Session, Claimed, Settings], "Rendered | None"]
-"""Builds the message from current data; None means there is nothing to say any more."""
+Renderer = Callable[[Session, list[Claimed], Settings], "dict[int, Rendered | None]"]
+"""Builds the messages for rows of one kind from current data, by row id, in one go (one
+query beats one per row); None for a row means there is nothing to say any more."""
 
-BatchRenderer = Callable[[Session, list[Claimed], Settings], "dict[int, Rendered | None]"]
-"""The same for many rows at once (by row id), where one query beats one per row."""
-
-RENDERERS: dict[str, BatchRenderer] = {}
-
-
-def renderer(kind: str, *, batch: bool = False) -> Callable:
-    """Register how rows of `kind` become messages (services register their own kinds)."""
-
-    def decorate(fn):
-        if batch:
-            RENDERERS[kind] = fn
-        else:
-
-            def each(session: Session, rows: list[Claimed], settings: Settings) -> dict:
-                return {row.id: fn(session, row, settings) for row in rows}
-
-            RENDERERS[kind] = each
-        return fn
-
-    return decorate
+Renderers = Mapping[DeliveryKind, Renderer]
+"""What the sender can send: one renderer per kind, given to it at start-up."""
 
 
-def _load_renderers() -> None:
-    import bot.services.digests  # noqa: F401 - registers digest, level_change
-    import bot.services.nudges  # noqa: F401 - registers nudge, reminder, alert
+def one_by_one(
+    render: Callable[[Session, Claimed, Settings], Rendered | None],
+) -> Renderer:
+    """A `Renderer` from a function that renders one row at a time."""
+
+    def each(session: Session, rows: list[Claimed], settings: Settings) -> dict:
+        return {row.id: render(session, row, settings) for row in rows}
+
+    return each
 
 
 @dataclass
@@ -466,7 +103,8 @@ class Sender:
     """Drains the outbox: claims, paces, sends and records, from a small thread pool.
 
     Several senders (threads or processes) may drain one database at once; claims and leases
-    keep each row with one of them at a time.
+    keep each row with one of them at a time. `renderers` says how each kind of row becomes
+    a message; the outbox knows no kind's content itself (see `bot.worker.make_sender`).
     """
 
     def __init__(
@@ -475,6 +113,7 @@ class Sender:
         client: WebClient,
         settings: Settings,
         *,
+        renderers: Renderers,
         admins: Callable[[Session, str], list[str]] | None = None,
         pacer: Pacer | None = None,
         threads: int = 8,
@@ -486,7 +125,7 @@ class Sender:
         owner: str | None = None,
         token_for: Callable[[str], str | None] | None = None,
     ) -> None:
-        _load_renderers()
+        self.renderers = dict(renderers)
         self.session_factory = session_factory
         self.read_factory = _read_sessions(session_factory)
         self.client = client
@@ -600,13 +239,7 @@ class Sender:
     def _next_due_in(self) -> float | None:
         """Seconds until the next waiting row becomes available (database clock)."""
         with self.read_factory() as session:
-            now = db_now(session)
-            soonest = session.scalar(
-                select(func.min(Delivery.available_at)).where(
-                    Delivery.state == DeliveryState.PENDING
-                )
-            )
-        return None if soonest is None else max(0.0, (soonest - now).total_seconds())
+            return next_due_in(session)
 
     def _schedule(self, rows: list[Claimed], result: DrainResult) -> list[tuple[float, Claimed]]:
         """Book a send time for each row; hand back what cannot go within the horizon.
@@ -628,7 +261,7 @@ class Sender:
                 for row in later:
                     index = per_channel[row.channel_id] = per_channel.get(row.channel_id, 0) + 1
                     wait_for = self.pacer.earliest(row.workspace_id, row.channel_id, now) - now
-                    _finish(
+                    finish(
                         session,
                         row,
                         self.owner,
@@ -653,7 +286,7 @@ class Sender:
         for row in rows:
             by_kind.setdefault(row.kind, []).append(row)
         for kind, group in by_kind.items():
-            render = RENDERERS.get(kind)
+            render = self.renderers.get(kind)
             if render is None:
                 for row in group:
                     self._fail(row, f"unknown delivery kind {kind!r}", DeliveryState.DEAD, result)
@@ -712,13 +345,13 @@ class Sender:
         try:
             return client.chat_postMessage(**args)["ts"]
         except SlackApiError as error:
-            if _reason(error) != "not_in_channel" or row.channel_id[:1] not in "CG":
+            if slack_errors.reason(error) != "not_in_channel" or row.channel_id[:1] not in "CG":
                 raise
         # Public channels can be joined without an invitation (channels:join).
         try:
             client.conversations_join(channel=row.channel_id)
         except SlackApiError as error:
-            log.info("could not join %s: %s", row.channel_id, _reason(error))
+            log.info("could not join %s: %s", row.channel_id, slack_errors.reason(error))
             raise
         return client.chat_postMessage(**args)["ts"]
 
@@ -758,7 +391,7 @@ class Sender:
 
     def _record(self, row: Claimed, result: DrainResult, outcome: str, **values) -> bool:
         with self.session_factory.begin() as session:
-            ok = _finish(session, row, self.owner, **values)
+            ok = finish(session, row, self.owner, **values)
         result.add(outcome if ok else "lost_lease")
         return ok
 
@@ -788,7 +421,7 @@ class Sender:
             now = db_now(session)
             outcomes = []
             for row, message, ts, outcome in done:
-                ok = _finish(
+                ok = finish(
                     session,
                     row,
                     self.owner,
@@ -804,13 +437,12 @@ class Sender:
             result.add(outcome)
 
     def _slack_error(self, row: Claimed, error: SlackApiError, result: DrainResult) -> None:
-        reason = _reason(error)
-        status = error.response.status_code if error.response is not None else 0
-        if status == 429 or reason == "ratelimited":
-            retry_after = _retry_after(error)
+        reason, status = slack_errors.reason(error), slack_errors.status(error)
+        if slack_errors.is_rate_limited(error):
+            retry_after = slack_errors.retry_after(error)
             with self.session_factory.begin() as session:
                 now = db_now(session)
-                ok = _finish(
+                ok = finish(
                     session,
                     row,
                     self.owner,
@@ -821,10 +453,10 @@ class Sender:
                 )
             result.add("rescheduled" if ok else "lost_lease")
             return
-        if reason in PERMANENT_ERRORS:
+        if reason in slack_errors.PERMANENT_ERRORS:
             self._fail(row, reason, DeliveryState.FAILED, result)
             return
-        uncertain = status >= 500 or reason in ("internal_error", "fatal_error", "request_timeout")
+        uncertain = status >= 500 or reason in slack_errors.UNCERTAIN_ERRORS
         label = f"uncertain: {reason or status}" if uncertain else f"{reason or status}"
         self._transient(row, label, result, uncertain=uncertain)
 
@@ -838,7 +470,7 @@ class Sender:
         delay *= random.uniform(0.8, 1.2)  # so a burst of failures does not retry in lockstep
         with self.session_factory.begin() as session:
             now = db_now(session)
-            ok = _finish(
+            ok = finish(
                 session,
                 row,
                 self.owner,
@@ -853,8 +485,8 @@ class Sender:
     ) -> None:
         state = state or DeliveryState.DEAD
         with self.session_factory.begin() as session:
-            ok = _finish(session, row, self.owner, state=state, last_error=reason)
-            if ok and row.kind != "alert" and reason not in UNREPORTABLE:
+            ok = finish(session, row, self.owner, state=state, last_error=reason)
+            if ok and row.kind != DeliveryKind.ALERT and reason not in slack_errors.UNREPORTABLE:
                 self._alert(session, row, reason)
         log.warning("delivery %s %s: %s", row.key, state, reason)
         result.add(("failed" if state == DeliveryState.FAILED else "dead") if ok else "lost_lease")
@@ -867,7 +499,7 @@ class Sender:
                 session,
                 workspace_id=row.workspace_id,
                 key=f"alert:{row.workspace_id}:{row.channel_id}:{short}:{admin}"[:255],
-                kind="alert",
+                kind=DeliveryKind.ALERT,
                 channel_id=admin,
                 payload={"channel_id": row.channel_id, "reason": reason, "key": row.key},
             )
@@ -898,24 +530,3 @@ def _read_sessions(session_factory: sessionmaker[Session]) -> sessionmaker[Sessi
 
 _READERS: dict[str, Any] = {}
 _READERS_LOCK = threading.Lock()
-
-
-def _reason(error: SlackApiError) -> str:
-    response = error.response
-    if response is None:
-        return ""
-    try:
-        return str(response.get("error") or "")
-    except Exception:  # a non-JSON body (an HTML 502 page) has no error field
-        return ""
-
-
-def _retry_after(error: SlackApiError) -> int:
-    headers = getattr(error.response, "headers", None) or {}
-    for name, value in headers.items():
-        if name.lower() == "retry-after":
-            try:
-                return max(1, int(float(value if isinstance(value, str) else value[0])))
-            except (TypeError, ValueError):
-                break
-    return 30
