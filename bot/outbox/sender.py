@@ -449,7 +449,7 @@ class Sender:
                     state=DeliveryState.PENDING,
                     attempts=row.attempts - 1,  # Slack asked us to wait; that is no failure
                     available_at=now + timedelta(seconds=retry_after),
-                    last_error=f"ratelimited: retry after {retry_after}s",
+                    last_error=f"{reason or 'ratelimited'}: retry after {retry_after}s",
                 )
             result.add("rescheduled" if ok else "lost_lease")
             return

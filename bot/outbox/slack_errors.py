@@ -56,8 +56,9 @@ def status(error: SlackApiError) -> int:
 
 
 def is_rate_limited(error: SlackApiError) -> bool:
-    """HTTP 429 (`ratelimited`): Slack asks us to slow down; no failure of the message."""
-    return status(error) == 429 or reason(error) == "ratelimited"
+    """HTTP 429 (`ratelimited`), or chat.postMessage's own `rate_limited` ("posted too many
+    messages") in an HTTP 200 answer: both ask us to wait, neither is a failure."""
+    return status(error) == 429 or reason(error) in ("ratelimited", "rate_limited")
 
 
 def retry_after(error: SlackApiError, default: int = 30) -> int:

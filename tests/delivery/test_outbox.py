@@ -64,6 +64,28 @@ def test_429_reschedules_at_retry_after_without_sleeping(bot, org, sender, annou
     assert len(posts(bot.slack, "CHOME")) == 1
 
 
+def test_slacks_rate_limited_error_waits_like_a_429_and_never_kills_the_message(
+    bot, org, announcement
+):
+    """`rate_limited` (HTTP 200, "posted too many messages") is Slack asking us to wait, not
+    a failure: however often it comes, no attempt is spent and no admin is alarmed."""
+    sender = make_sender(bot.runtime, backoff_base=0.01, max_attempts=3)
+    try:
+        bot.slack.fail("chat.postMessage", error="rate_limited", times=5)
+        for _ in range(5):
+            assert sender.drain().rescheduled == 1
+            row = org.delivery(announcement)
+            assert row.state == DeliveryState.PENDING and row.attempts == 0
+            assert row.available_at > utcnow(), "retried at once: no wait"
+            make_available(bot)
+        assert sender.drain().sent == 1
+    finally:
+        sender.close()
+    assert len(posts(bot.slack, "CHOME")) == 1
+    assert org.delivery(announcement).state == DeliveryState.SENT
+    assert [d.kind for d in org.deliveries()] == ["level_change"]  # no alert to an admin
+
+
 def test_500_backs_off_then_checks_before_sending_again(bot, org, sender, announcement):
     bot.slack.server_error("chat.postMessage", status=500, times=2)
     assert sender.drain().rescheduled == 1
