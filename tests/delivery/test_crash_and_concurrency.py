@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
-from bot.models import DeliveryState
-from bot.outbox import enqueue
-from bot.worker import enqueue_due
+from bot.models import Delivery, DeliveryState
+from bot.outbox import db_now, enqueue
+from bot.worker import enqueue_due, make_sender
 from tests.delivery.conftest import WS, key_of, posts
 
 pytestmark = pytest.mark.slow  # worker processes killed mid-send
@@ -77,15 +77,13 @@ def test_sigkill_between_slack_reply_and_commit_neither_loses_nor_duplicates(
     go(child)
     try:
         wait_until(lambda: state_of(bot, key) == "sending")  # the child claimed it
-        time.sleep(0.3)  # ...and is now waiting for Slack's answer
-        # Hold the row, so the child cannot commit what Slack answered.
+        # Hold the row, so the child cannot commit what Slack answers.
         blocker = bot.runtime.engine.connect()
         transaction = blocker.begin()
         blocker.execute(
             text("UPDATE deliveries SET kind = kind WHERE idempotency_key = :k"), {"k": key}
         )
         bot.slack.wait_for("chat.postMessage", timeout=5)  # Slack has the message
-        time.sleep(0.3)
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=10)
         transaction.rollback()
@@ -98,7 +96,7 @@ def test_sigkill_between_slack_reply_and_commit_neither_loses_nor_duplicates(
     assert len(posts(bot.slack, "CHOME")) == 1
     posted_ts = posts(bot.slack, "CHOME")[0].response["ts"]
 
-    time.sleep(2.1)  # the dead worker's lease runs out on the database clock
+    wait_until(lambda: lease_of(bot, key)[1])  # the dead worker's lease runs out (database clock)
     result = sender.drain()
 
     assert result.already_sent == 1 and result.sent == 0
@@ -113,7 +111,16 @@ def test_crash_before_slack_got_it_is_sent_after_restart(bot, org, sender):
     team = org.team("Fraud ML", home="CHOME", yes=5)
     change = org.level_change(team, 0, 1)
     key = f"level:{change}:CHOME"
-    with bot.runtime.engine.begin() as connection:  # a dead worker's claim, lease long gone
+    claimed_by_a_dead_worker(bot, key)
+    result = sender.drain()
+    assert result.sent == 1
+    assert [key_of(c) for c in posts(bot.slack, "CHOME")] == [key]
+    assert org.delivery(key).state == DeliveryState.SENT
+
+
+def claimed_by_a_dead_worker(bot, key: str) -> None:
+    """As a worker leaves a row that it may have posted before it died: sending, lease gone."""
+    with bot.runtime.engine.begin() as connection:
         connection.execute(
             text(
                 "UPDATE deliveries SET state = 'sending', attempts = 1, lease_owner = 'dead', "
@@ -121,10 +128,46 @@ def test_crash_before_slack_got_it_is_sent_after_restart(bot, org, sender):
             ),
             {"k": key, "past": datetime(2020, 1, 1)},
         )
+
+
+def bot_message(bot, channel: str, key: str) -> dict:
+    """A message the bot posted earlier for `key`, as conversations.history shows it."""
+    return bot.slack.add_message(
+        channel,
+        f"earlier message for {key}",
+        user=bot.slack.bot_user_id,
+        bot_id=bot.slack.bot_id,
+        metadata={"event_type": "mlops_bot_delivery", "event_payload": {"key": key}},
+    )
+
+
+def test_the_crash_check_tells_this_rows_message_from_the_bots_others(bot, org, sender):
+    """A busy channel: the bot's earlier messages (with metadata, other keys) and people's.
+
+    The row whose message is there, 250 messages back, is recorded as sent without posting;
+    the row whose message is not there is posted, although other bot messages are.
+    """
+    team = org.team("Fraud ML", home="CHOME", yes=5)
+    posted = f"level:{org.level_change(team, 0, 1)}:CHOME"
+    lost = f"level:{org.level_change(team, 1, 2)}:CHOME"
+    for n in range(5):
+        bot_message(bot, "CHOME", f"level:old{n}:CHOME")
+    found = bot_message(bot, "CHOME", posted)
+    for n in range(250):
+        if n % 2:
+            bot.slack.add_message("CHOME", f"people talking {n}", user="UPERSON")
+        else:
+            bot_message(bot, "CHOME", f"digest:{WS}:CHOME:2026-W{n}")
+    claimed_by_a_dead_worker(bot, posted)
+    claimed_by_a_dead_worker(bot, lost)
+
     result = sender.drain()
-    assert result.sent == 1
-    assert [key_of(c) for c in posts(bot.slack, "CHOME")] == [key]
-    assert org.delivery(key).state == DeliveryState.SENT
+
+    assert (result.already_sent, result.sent) == (1, 1)
+    assert [key_of(call) for call in posts(bot.slack, "CHOME")] == [lost]
+    assert org.delivery(posted).message_ts == found["ts"]
+    assert org.delivery(lost).message_ts == posts(bot.slack, "CHOME")[0].response["ts"]
+    assert {org.delivery(k).state for k in (posted, lost)} == {DeliveryState.SENT}
 
 
 def test_a_live_lease_is_not_taken_over(bot, org, sender):
@@ -141,6 +184,49 @@ def test_a_live_lease_is_not_taken_over(bot, org, sender):
     assert sender.drain().sent == 0
     assert posts(bot.slack) == []
     assert org.delivery(f"level:{change}:CHOME").state == DeliveryState.SENDING
+
+
+def test_a_worker_whose_lease_ran_out_cannot_overwrite_the_new_owners_outcome(bot, org):
+    """A slow Slack answer outlives a worker's lease; another worker takes the row and sends
+    it. The first worker's late answer (an error) must not mark the delivered message failed
+    nor alarm an admin: only the lease's owner records an outcome."""
+    team = org.team("Fraud ML", home="CHOME", yes=5)
+    key = f"level:{org.level_change(team, 0, 1)}:CHOME"
+    bot.slack.add_user("UADMIN", tz="UTC", is_admin=True)
+    bot.slack.fail("chat.postMessage", error="channel_not_found")  # the slow worker's answer
+    bot.slack.delay("chat.postMessage", 3)
+    slow = make_sender(bot.runtime, lease_seconds=0.5, owner="slow")
+    fast = make_sender(bot.runtime, lease_seconds=60, owner="fast")
+    slow_result, claimed_once = [], threading.Event()
+    thread = threading.Thread(target=lambda: slow_result.append(slow.drain(claimed_once)))
+    try:
+        thread.start()
+        wait_until(lambda: lease_of(bot, key)[0] == "slow")
+        claimed_once.set()  # it claims nothing more, but still waits for Slack's answer
+        wait_until(lambda: lease_of(bot, key) == ("slow", True))  # the lease runs out
+        fast_result = fast.drain()  # takes the row over while the slow one still waits
+        thread.join(timeout=30)
+    finally:
+        slow.close()
+        fast.close()
+    assert fast_result.sent == 1
+    assert slow_result[0].lost_lease == 1 and slow_result[0].failed == 0
+    (delivered,) = [call for call in bot.slack.calls_to("chat.postMessage") if not call.failed]
+    row = org.delivery(key)
+    assert row.state == DeliveryState.SENT
+    assert row.message_ts == delivered.response["ts"]
+    assert [d.kind for d in org.deliveries()] == ["level_change"], "an admin was told of a failure"
+
+
+def lease_of(bot, key: str) -> tuple[str | None, bool]:
+    """Who holds `key`'s lease, and whether it has run out (on the database's clock)."""
+    with bot.runtime.session_factory() as session:
+        row = session.execute(
+            select(Delivery.lease_owner, Delivery.lease_until).where(
+                Delivery.idempotency_key == key
+            )
+        ).one()
+        return row.lease_owner, row.lease_until is not None and row.lease_until < db_now(session)
 
 
 def test_two_worker_processes_send_each_key_once(bot, org, database_url):
