@@ -16,6 +16,7 @@ from sqlalchemy import (
     JSON,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -330,6 +331,20 @@ class Delivery(Base):
 
 
 Index("ix_deliveries_state_available_at", Delivery.state, Delivery.available_at)
+
+
+class PaceBudget(Base):
+    """One budget of the outbox's shared pace: a workspace's, or a channel's in a workspace.
+
+    `tat` is when the budget's next message may go (GCRA's theoretical arrival time), in
+    epoch seconds on the database's clock. Every sender books its messages here, in the
+    transaction that claims them, so all senders together keep one pace (bot.outbox.pacing).
+    """
+
+    __tablename__ = "outbox_pace"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    tat: Mapped[float] = mapped_column(Float)
 
 
 class WorkerHeartbeat(Base):

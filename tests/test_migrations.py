@@ -27,6 +27,7 @@ TABLES = {
     "worker_heartbeats",
     "installations",
     "oauth_states",
+    "outbox_pace",
 }
 
 

@@ -15,16 +15,20 @@ so processes on machines whose clocks disagree still agree on when a lease has r
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import math
+import time
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, insert, select, text, update
+from sqlalchemy import bindparam, case, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.models import Delivery, DeliveryState, utcnow
+from bot.outbox import pacing
 from bot.outbox.kinds import LOWEST, PRIORITY, DeliveryKind, rank
+from bot.outbox.pacing import Pacer
 
 log = logging.getLogger(__name__)
 
@@ -138,16 +142,38 @@ class Claimed:
     attempts: int  # including this one
     created_at: datetime
     uncertain: bool  # an earlier attempt may have reached Slack: check before re-posting
+    slot: float = 0.0  # when it may go, booked in the shared pace (this process's monotonic)
+    claimed_at: float = 0.0  # when this process claimed it (monotonic)
 
 
 def claim(
-    session_factory: sessionmaker[Session], owner: str, *, limit: int, lease_seconds: float
+    session_factory: sessionmaker[Session],
+    owner: str,
+    *,
+    limit: int,
+    lease_seconds: float,
+    pacer: Pacer | None = None,
+    horizon: float = math.inf,
 ) -> list[Claimed]:
-    """Take up to `limit` available rows under a lease for `owner`, in one transaction."""
+    """Take up to `limit` available rows under a lease for `owner`, in one transaction.
+
+    With a `pacer`, only rows that the shared pace would let go within `horizon` seconds
+    are taken (an estimate: `book` decides); the others stay pending, their `available_at`
+    moved to about when they could go, so a channel with a thousand queued messages is
+    looked at a few at a time rather than every round. A row taken stays `pending` until
+    the sender is about to post it (`mark_sending`): only then can a crash leave a message
+    that Slack may have, the case the crash check is for.
+    """
     with session_factory.begin() as session:
         now = db_now(session)
         candidates = session.execute(
-            select(Delivery.id, Delivery.state, Delivery.last_error)
+            select(
+                Delivery.id,
+                Delivery.workspace_id,
+                Delivery.channel_id,
+                Delivery.state,
+                Delivery.last_error,
+            )
             .where(
                 Delivery.state.in_([DeliveryState.PENDING, DeliveryState.SENDING]),
                 Delivery.available_at <= now,
@@ -166,16 +192,24 @@ def claim(
         ).all()
         if not candidates:
             return []
+        take, later = candidates, {}
+        if pacer is not None:
+            tats = pacing.read_budgets(
+                session, {(r.workspace_id, r.channel_id) for r in candidates}
+            )
+            take, later = _plan(pacer, tats, candidates, now.timestamp(), horizon)
+        _defer(session, later)
+        if not take:
+            return []
         uncertain = {
             row.id
-            for row in candidates
+            for row in take
             if row.state == DeliveryState.SENDING or (row.last_error or "").startswith("uncertain:")
         }
         rows = session.execute(
             update(Delivery)
-            .where(Delivery.id.in_([row.id for row in candidates]))
+            .where(Delivery.id.in_([row.id for row in take]))
             .values(
-                state=DeliveryState.SENDING,
                 lease_owner=owner,
                 lease_until=now + timedelta(seconds=lease_seconds),
                 attempts=Delivery.attempts + 1,
@@ -191,6 +225,7 @@ def claim(
                 Delivery.created_at,
             )
         ).all()
+    claimed_at = time.monotonic()
     claimed = [
         Claimed(
             id=row.id,
@@ -202,10 +237,112 @@ def claim(
             attempts=row.attempts,
             created_at=_aware(row.created_at),
             uncertain=row.id in uncertain,
+            claimed_at=claimed_at,
         )
         for row in rows
     ]
     return sorted(claimed, key=lambda c: (rank(c.kind), c.id))
+
+
+def _plan(
+    pacer: Pacer, tats: dict[str, float], rows: list, now: float, horizon: float
+) -> tuple[list, dict[int, float]]:
+    """Which rows may go within `horizon` given the budgets `tats` (simulating their bookings),
+    and for the others about when they may (row id -> available_at, database clock)."""
+    booked = dict(tats)
+    ahead = dict(tats)  # also counts the rows that wait, to spread out when they come back
+    take, later = [], {}
+    for row in rows:
+        slot = pacer.earliest(booked, row.workspace_id, row.channel_id, now)
+        if slot - now <= horizon:
+            pacer.book(booked, row.workspace_id, row.channel_id, slot)
+            pacer.book(ahead, row.workspace_id, row.channel_id, slot)
+            take.append(row)
+        else:
+            then = pacer.earliest(ahead, row.workspace_id, row.channel_id, now)
+            pacer.book(ahead, row.workspace_id, row.channel_id, then)
+            later[row.id] = max(now, then - horizon / 2)
+    return take, later
+
+
+def _defer(session: Session, later: dict[int, float]) -> None:
+    """Make rows available again at the given times (epoch seconds, database clock)."""
+    if not later:
+        return
+    table = Delivery.__table__
+    session.execute(
+        update(table).where(table.c.id == bindparam("row_id")).values(available_at=bindparam("at")),
+        [{"row_id": i, "at": datetime.fromtimestamp(at, UTC)} for i, at in later.items()],
+    )
+
+
+def book(
+    session_factory: sessionmaker[Session],
+    rows: list[Claimed],
+    owner: str,
+    *,
+    pacer: Pacer | None,
+    horizon: float = math.inf,
+) -> list[Claimed]:
+    """Book each row's send time in the shared pace; returns the rows with their `slot`.
+
+    Done once the rows are rendered and can go, in a transaction that holds each of their
+    workspaces' budget rows, so every sender's bookings line up into one pace. A row that
+    can no longer go within `horizon` (another sender booked meanwhile) goes back to the
+    queue for about when it could.
+    """
+    if not rows:
+        return []
+    with session_factory.begin() as session:
+        now, mono = _clocks(session)
+        base = now.timestamp()
+        if pacer is None:
+            return [replace(row, slot=mono) for row in rows]
+        tats = pacing.lock_budgets(session, {(r.workspace_id, r.channel_id) for r in rows}, base)
+        booked = dict(tats)
+        taken, later = [], {}
+        for row in rows:
+            slot = pacer.earliest(booked, row.workspace_id, row.channel_id, base)
+            if slot - base <= horizon:
+                pacer.book(booked, row.workspace_id, row.channel_id, slot)
+                taken.append(replace(row, slot=mono + (slot - base)))
+            else:
+                later[row.id] = max(base, slot - horizon / 2)
+        pacing.save_budgets(session, {k: v for k, v in booked.items() if tats.get(k) != v})
+        for row in rows:
+            if row.id in later:
+                finish(  # its state stays: `sending` from a dead sender is still uncertain
+                    session,
+                    row,
+                    owner,
+                    attempts=row.attempts - 1,  # never tried
+                    available_at=datetime.fromtimestamp(later[row.id], UTC),
+                )
+    return taken
+
+
+def _clocks(session: Session) -> tuple[datetime, float]:
+    """The database's "now", and this process's monotonic clock at that moment."""
+    before = time.monotonic()
+    now = db_now(session)
+    return now, (before + time.monotonic()) / 2
+
+
+def mark_sending(session: Session, rows: list[Claimed], owner: str) -> set[int]:
+    """Record that these rows' posts are about to start; returns the ids still ours.
+
+    From here on a crash may leave a message in Slack that we did not record, so whoever
+    takes the row next checks the channel before posting (the crash check).
+    """
+    table = Delivery.__table__
+    return set(
+        session.scalars(
+            update(table)
+            .where(table.c.id.in_([row.id for row in rows]), table.c.lease_owner == owner)
+            .values(state=DeliveryState.SENDING)
+            .returning(table.c.id)
+        )
+    )
 
 
 def _aware(value: datetime) -> datetime:
@@ -220,7 +357,7 @@ def finish(session: Session, row: Claimed, owner: str, **values: Any) -> bool:
         .where(
             table.c.id == row.id,
             table.c.lease_owner == owner,
-            table.c.state == DeliveryState.SENDING,
+            table.c.state.in_([DeliveryState.PENDING, DeliveryState.SENDING]),
         )
         .values(lease_owner=None, lease_until=None, **values)
     )
@@ -249,7 +386,7 @@ def retry_key(session: Session, key: str) -> str:
         raise LookupError(f"no delivery with key {key!r}")
     if row.state == DeliveryState.SENT:
         raise ValueError(f"{key} was already sent at {row.sent_at:%Y-%m-%d %H:%M} UTC")
-    if row.state == DeliveryState.SENDING and row.lease_until and row.lease_until > utcnow():
+    if row.lease_until and row.lease_until > utcnow():
         raise ValueError(f"{key} is being sent right now (lease until {row.lease_until:%H:%M:%S})")
     previous = row.state
     row.state = DeliveryState.PENDING

@@ -33,23 +33,34 @@ from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
-from bot.models import DeliveryState
-from bot.outbox import slack_errors
+from bot.models import Delivery, DeliveryState
+from bot.outbox import pacing, slack_errors
+from bot.outbox.crash_check import METADATA_EVENT, CheckFailed, CheckLater, CrashCheck
 from bot.outbox.kinds import DeliveryKind
 from bot.outbox.pacing import Pacer
-from bot.outbox.queue import Claimed, claim, db_now, enqueue, finish, next_due_in
+from bot.outbox.queue import (
+    Claimed,
+    book,
+    claim,
+    db_now,
+    enqueue,
+    finish,
+    mark_sending,
+    next_due_in,
+)
 
 log = logging.getLogger(__name__)
 
-METADATA_EVENT = "mlops_bot_delivery"
 TOKEN_SECONDS = 60.0  # how long a workspace's bot token is reused before looking again
 CLAIM_IDLE = 0.5  # after a claim came back short, how long before asking the table again
 FLUSH_SECONDS = 0.2  # how long sends may wait to be recorded in one batched transaction
-HISTORY_PAGES = 3  # of 200 messages: how far back the check after a crash looks
+FLOOR_MARGIN = 600.0  # seconds: enqueueing and recording clocks may differ this much
+MARK_AHEAD = 0.2  # rows due within this many seconds are marked sending in one write
+TIDY_SECONDS = 600.0  # how often a sender drops idle channel budgets
 
 
 @dataclass
@@ -145,6 +156,9 @@ class Sender:
         self._clients_lock = threading.Lock()
         self._sent_queue: queue.SimpleQueue = queue.SimpleQueue()
         self._last_flush = 0.0
+        self._last_tidy = 0.0
+        self._feed_limit = batch
+        self.crash_check = CrashCheck(self.client_for, self._floor)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -181,38 +195,47 @@ class Sender:
 
         Rows wait for their booked send time in a heap here, not in a pool thread, so a
         channel waiting for its pace never holds up another channel that could go now.
-        Returns when nothing is claimable and nothing is in flight, unless a waiting row is
-        due within `linger` seconds: the worker's loop lingers for rows the pace deferred a
-        moment ago, rather than sleeping its interval and starting cold. Rows waiting longer
-        (a long Retry-After, a backoff) stay for a later drain; no thread waits for them.
+        Shortly before a row's time it is marked `sending` (with the others due then, in one
+        write), then posted at its time. Returns when nothing is claimable and nothing is in
+        flight, unless a waiting row is due within `linger` seconds: the worker's loop
+        lingers for rows the pace deferred a moment ago, rather than sleeping its interval
+        and starting cold. Rows waiting longer (a long Retry-After, a backoff) stay for a
+        later drain; no thread waits for them.
         """
         result = DrainResult()
         inflight: set[Future] = set()
+        feeding: Future | None = None  # claiming, rendering and booking the next rows
         ready: list[tuple[float, int, Claimed, Rendered]] = []  # (slot, seq, row, message)
+        marked: list[tuple[float, int, Claimed, Rendered]] = []  # the same, marked sending
         seq = itertools.count()
         cap = max(2 * self.batch, 4 * self.threads)
         exhausted, rechecked, last_claim = False, False, 0.0
         while stop is None or not stop.is_set():
-            held = len(ready) + len(inflight)
-            if held < cap and (not exhausted or time.monotonic() - last_claim >= CLAIM_IDLE):
-                limit = min(self.batch, cap - held)
-                rows = claim(
-                    self.session_factory, self.owner, limit=limit, lease_seconds=self.lease_seconds
-                )
-                last_claim, exhausted = time.monotonic(), len(rows) < limit
-                if rows:
+            if feeding is not None and feeding.done():
+                claimed, items = feeding.result()
+                feeding = None
+                exhausted = claimed < self._feed_limit
+                if claimed:
                     rechecked = False
-                    scheduled = self._schedule(rows, result)
-                    messages = self._render([row for _, row in scheduled], result)
-                    for slot, row in scheduled:
-                        if row.id in messages:  # else settled already (nothing to say, a bug)
-                            heapq.heappush(ready, (slot, next(seq), row, messages[row.id]))
+                for row, message in items:
+                    heapq.heappush(ready, (row.slot, next(seq), row, message))
+            held = len(ready) + len(marked) + len(inflight)
+            if (
+                feeding is None
+                and held < cap
+                and (not exhausted or time.monotonic() - last_claim >= CLAIM_IDLE)
+            ):
+                self._feed_limit = min(self.batch, cap - held)
+                feeding = self._pool.submit(self._feed, self._feed_limit, result)
+                last_claim = time.monotonic()
             now = time.monotonic()
-            while ready and ready[0][0] <= now:
-                _slot, _, row, message = heapq.heappop(ready)
+            self._mark(ready, marked, now + MARK_AHEAD, result)
+            while marked and marked[0][0] <= now:
+                _slot, _, row, message = heapq.heappop(marked)
                 inflight.add(self._pool.submit(self._deliver, row, message, result))
             self._flush(result)
-            if not ready and not inflight:
+            self._tidy()
+            if not ready and not marked and not inflight and feeding is None:
                 if not exhausted:
                     continue  # the last claim was full: there may be more right away
                 pause = self._next_due_in()
@@ -224,55 +247,105 @@ class Sender:
                 (stop.wait if stop is not None else time.sleep)(max(0.01, pause))
                 rechecked, exhausted = False, False
                 continue
-            timeout = min(CLAIM_IDLE, max(0.0, ready[0][0] - now) if ready else CLAIM_IDLE)
-            if inflight:
-                done, inflight = wait(inflight, timeout=timeout, return_when=FIRST_COMPLETED)
-                for future in done:
+            waits = [CLAIM_IDLE]
+            if marked:
+                waits.append(marked[0][0] - now)
+            if ready:
+                waits.append(ready[0][0] - MARK_AHEAD - now)
+            timeout = max(0.0, min(waits))
+            busy = inflight | ({feeding} if feeding is not None else set())
+            if busy:
+                done, _ = wait(busy, timeout=timeout, return_when=FIRST_COMPLETED)
+                for future in done - {feeding}:
+                    inflight.discard(future)
                     future.result()
             elif timeout > 0:
                 (stop.wait if stop is not None else time.sleep)(timeout)
+        if feeding is not None:
+            for row, message in feeding.result()[1]:
+                heapq.heappush(ready, (row.slot, next(seq), row, message))
+        if ready or marked:  # stopped early: what was claimed and not begun can go at once
+            self._give_back([item[2] for item in ready], [item[2] for item in marked])
         if inflight:
             wait(inflight)
         self._flush(result, force=True)
         return result
 
+    def _feed(self, limit: int, result: DrainResult) -> tuple[int, list[tuple[Claimed, Rendered]]]:
+        """Claim rows, render them and book their send times in the shared pace.
+
+        Runs on a pool thread while the loop keeps posting what is booked already; booking
+        after rendering means a slot is never spent while its message is still being built.
+        Returns how many rows were claimed, and the rows ready to go with their messages.
+        """
+        rows = claim(
+            self.session_factory,
+            self.owner,
+            limit=limit,
+            lease_seconds=self.lease_seconds,
+            pacer=self.pacer,
+            horizon=self.horizon,
+        )
+        if not rows:
+            return 0, []
+        messages = self._render(rows, result)  # rows without a message are settled already
+        booked = book(
+            self.session_factory,
+            [row for row in rows if row.id in messages],
+            self.owner,
+            pacer=self.pacer,
+            horizon=self.horizon,
+        )
+        return len(rows), [(row, messages[row.id]) for row in booked]
+
+    def _mark(self, ready: list, marked: list, until: float, result: DrainResult) -> None:
+        """Mark the rows due by `until` as sending, in one write, and move them to `marked`."""
+        due = []
+        while ready and ready[0][0] <= until:
+            due.append(heapq.heappop(ready))
+        if not due:
+            return
+        with self.session_factory.begin() as session:
+            ours = mark_sending(session, [item[2] for item in due], self.owner)
+        for item in due:
+            if item[2].id in ours:
+                heapq.heappush(marked, item)
+            else:  # the lease ran out and someone else has the row now
+                log.warning("lost the lease on %s before sending it", item[2].key)
+                result.add("lost_lease")
+
+    def _give_back(self, waiting: list[Claimed], marked: list[Claimed]) -> None:
+        """Rows claimed but not posted when the drain was stopped: available again now.
+
+        A row this drain marked `sending` and never posted goes back to `pending`, unless an
+        earlier attempt left it uncertain; the others keep their state.
+        """
+        with self.session_factory.begin() as session:
+            now = db_now(session)
+            for row in waiting:
+                finish(session, row, self.owner, attempts=row.attempts - 1, available_at=now)
+            for row in marked:
+                finish(
+                    session,
+                    row,
+                    self.owner,
+                    state=DeliveryState.SENDING if row.uncertain else DeliveryState.PENDING,
+                    attempts=row.attempts - 1,
+                    available_at=now,
+                )
+
+    def _tidy(self) -> None:
+        """Now and then, drop channel budgets nobody has used for an hour."""
+        if time.monotonic() - self._last_tidy < TIDY_SECONDS:
+            return
+        self._last_tidy = time.monotonic()
+        with self.session_factory.begin() as session:
+            pacing.forget_idle(session, db_now(session).timestamp())
+
     def _next_due_in(self) -> float | None:
         """Seconds until the next waiting row becomes available (database clock)."""
         with self.read_factory() as session:
             return next_due_in(session)
-
-    def _schedule(self, rows: list[Claimed], result: DrainResult) -> list[tuple[float, Claimed]]:
-        """Book a send time for each row; hand back what cannot go within the horizon.
-
-        Rows handed back get `available_at` near the time they could go, so a channel with a
-        thousand queued messages is claimed a few at a time rather than churned every round.
-        """
-        now = time.monotonic()
-        scheduled, later = [], []
-        for row in rows:
-            if self.pacer.earliest(row.workspace_id, row.channel_id, now) - now > self.horizon:
-                later.append(row)
-            else:
-                scheduled.append((self.pacer.reserve(row.workspace_id, row.channel_id, now), row))
-        if later:
-            with self.session_factory.begin() as session:
-                db = db_now(session)
-                per_channel: dict[str, int] = {}
-                for row in later:
-                    index = per_channel[row.channel_id] = per_channel.get(row.channel_id, 0) + 1
-                    wait_for = self.pacer.earliest(row.workspace_id, row.channel_id, now) - now
-                    finish(
-                        session,
-                        row,
-                        self.owner,
-                        state=DeliveryState.PENDING,
-                        attempts=row.attempts - 1,
-                        available_at=db + timedelta(seconds=wait_for + index - 1),
-                    )
-        scheduled.sort(key=lambda pair: pair[0])
-        return scheduled
-
-    # -- one row
 
     def _render(self, rows: list[Claimed], result: DrainResult) -> dict[int, Rendered]:
         """Messages for the rows about to go, from current data, one batch per kind.
@@ -318,7 +391,14 @@ class Sender:
 
     def _deliver_now(self, row: Claimed, message: Rendered, result: DrainResult) -> None:
         if row.uncertain:
-            found = self._already_posted(row)
+            try:
+                found = self.crash_check.posted(row)
+            except CheckLater as wait_for:  # never post instead: the message may be there
+                self._check_later(row, wait_for, result)
+                return
+            except CheckFailed as error:
+                self._transient(row, f"crash check: {error}"[:500], result, uncertain=True)
+                return
             if found is not None:
                 self._sent(row, message, found, outcome="already_sent")
                 return
@@ -354,38 +434,6 @@ class Sender:
             log.info("could not join %s: %s", row.channel_id, slack_errors.reason(error))
             raise
         return client.chat_postMessage(**args)["ts"]
-
-    def _already_posted(self, row: Claimed) -> str | None:
-        """The ts of a message carrying this row's key, if an earlier attempt posted it."""
-        client = self.client_for(row.workspace_id)
-        try:
-            channel = row.channel_id
-            if channel[:1] in "UW":  # a DM: history is read on the conversation, not the user
-                channel = client.conversations_open(users=channel)["channel"]["id"]
-            # The newest messages first; a message from an attempt minutes ago is among them.
-            # (No `oldest` bound: it would trust message timestamps to match our clock.)
-            cursor = None
-            for _ in range(HISTORY_PAGES):
-                page = client.conversations_history(
-                    channel=channel,
-                    include_all_metadata=True,
-                    limit=200,
-                    cursor=cursor,
-                )
-                for message in page.get("messages", []):
-                    meta = message.get("metadata") or {}
-                    if (
-                        meta.get("event_type") == METADATA_EVENT
-                        and (meta.get("event_payload") or {}).get("key") == row.key
-                    ):
-                        return message.get("ts")
-                cursor = (page.get("response_metadata") or {}).get("next_cursor")
-                if not cursor:
-                    break
-        except (SlackApiError, URLError, OSError) as error:
-            # Not being able to look must not lose the message: send (at least once).
-            log.warning("could not check %s for %s (%s); sending", row.channel_id, row.key, error)
-        return None
 
     # -- outcomes
 
@@ -435,6 +483,37 @@ class Sender:
                 outcomes.append(outcome if ok else "lost_lease")
         for outcome in outcomes:
             result.add(outcome)
+
+    def _floor(self, row: Claimed) -> str | None:
+        """The ts of the last message we sent to `row`'s channel well before the row existed:
+        the crash check need not read further back than that."""
+        with self.read_factory() as session:
+            return session.scalar(
+                select(Delivery.message_ts)
+                .where(
+                    Delivery.workspace_id == row.workspace_id,
+                    Delivery.channel_id == row.channel_id,
+                    Delivery.state == DeliveryState.SENT,
+                    Delivery.message_ts.is_not(None),
+                    Delivery.sent_at < row.created_at - timedelta(seconds=FLOOR_MARGIN),
+                )
+                .order_by(Delivery.sent_at.desc())
+                .limit(1)
+            )
+
+    def _check_later(self, row: Claimed, wait_for: CheckLater, result: DrainResult) -> None:
+        """Slack rate-limited the crash check: the row waits, still uncertain, attempt unspent."""
+        with self.session_factory.begin() as session:
+            ok = finish(
+                session,
+                row,
+                self.owner,
+                state=DeliveryState.PENDING,
+                attempts=row.attempts - 1,
+                available_at=db_now(session) + timedelta(seconds=wait_for.retry_after),
+                last_error=f"uncertain: crash check waits, {wait_for}"[:500],
+            )
+        result.add("rescheduled" if ok else "lost_lease")
 
     def _slack_error(self, row: Claimed, error: SlackApiError, result: DrainResult) -> None:
         reason, status = slack_errors.reason(error), slack_errors.status(error)

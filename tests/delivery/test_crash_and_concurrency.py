@@ -201,7 +201,8 @@ def test_a_worker_whose_lease_ran_out_cannot_overwrite_the_new_owners_outcome(bo
     thread = threading.Thread(target=lambda: slow_result.append(slow.drain(claimed_once)))
     try:
         thread.start()
-        wait_until(lambda: lease_of(bot, key)[0] == "slow")
+        wait_until(lambda: state_of(bot, key) == "sending")  # its post is under way
+        assert lease_of(bot, key)[0] == "slow"
         claimed_once.set()  # it claims nothing more, but still waits for Slack's answer
         wait_until(lambda: lease_of(bot, key) == ("slow", True))  # the lease runs out
         fast_result = fast.drain()  # takes the row over while the slow one still waits
