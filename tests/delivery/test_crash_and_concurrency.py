@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select, text
 
 from bot.models import Delivery, DeliveryState
-from bot.outbox import db_now, enqueue
+from bot.outbox import Pacer, db_now, enqueue
 from bot.worker import enqueue_due, make_sender
 from tests.delivery.conftest import WS, key_of, posts
 
@@ -168,6 +168,96 @@ def test_the_crash_check_tells_this_rows_message_from_the_bots_others(bot, org, 
     assert org.delivery(posted).message_ts == found["ts"]
     assert org.delivery(lost).message_ts == posts(bot.slack, "CHOME")[0].response["ts"]
     assert {org.delivery(k).state for k in (posted, lost)} == {DeliveryState.SENT}
+
+
+def posted_before_the_crash(sender, channel: str, key: str) -> str:
+    """An attempt that reached Slack (chat:write.public: no membership needed), whose answer
+    the dead worker never recorded; returns the message's ts."""
+    metadata = {"event_type": "mlops_bot_delivery", "event_payload": {"key": key}}
+    return sender.client.chat_postMessage(channel=channel, text=key, metadata=metadata)["ts"]
+
+
+def test_the_crash_check_reads_a_public_channel_the_bot_never_joined(bot, org, sender):
+    """Real Slack refuses history to a non-member (`not_in_channel`), and with
+    chat:write.public the bot posts into public channels it never joined: the check joins
+    the channel and reads it, and the message is not posted twice."""
+    bot.slack.add_channel("CPUBLIC", is_member=False)
+    team = org.team("Fraud ML", home="CPUBLIC", yes=5)
+    key = f"level:{org.level_change(team, 0, 1)}:CPUBLIC"
+    ts = posted_before_the_crash(sender, "CPUBLIC", key)
+    claimed_by_a_dead_worker(bot, key)
+
+    result = sender.drain()
+
+    assert (result.already_sent, result.sent) == (1, 0)
+    assert [key_of(call) for call in posts(bot.slack, "CPUBLIC")] == [key], "posted twice"
+    assert org.delivery(key).message_ts == ts
+    assert [c.args["channel"] for c in bot.slack.calls_to("conversations.join")] == ["CPUBLIC"]
+
+
+def test_a_crash_with_50_messages_in_flight_posts_each_once_under_slacks_history_limit(bot, org):
+    """conversations.history at one call a minute and 15 messages a call (new commercial
+    apps outside the Marketplace): its 429s make the rows wait, never re-post them.
+
+    Two channels (one the bot never joined), each with 40 earlier messages of traffic and
+    25 rows in flight when the worker died: 15 of them had reached Slack, 10 had not.
+    """
+    bot.slack.add_channel("CNEW", is_member=False)
+    org.team("Fraud ML", home="CBUSY")
+    # Posting's own pace is not under test here: the stand-in does not pace posts either.
+    sender = make_sender(bot.runtime, pacer=Pacer(None, 1, None, 1))
+    keys, reached = [], set()
+    with bot.runtime.session_factory.begin() as session:
+        for channel in ("CBUSY", "CNEW"):
+            for n in range(25):
+                key = f"alert:{channel}:{n}"
+                keys.append(key)
+                enqueue(
+                    session,
+                    workspace_id=WS,
+                    key=key,
+                    kind="alert",
+                    channel_id=channel,
+                    payload={"channel_id": "CX", "reason": "test", "key": key},
+                )
+    for channel in ("CBUSY", "CNEW"):
+        for n in range(40):
+            bot.slack.add_message(channel, f"people talking {n}", user="UPERSON")
+        for n in range(15):
+            key = f"alert:{channel}:{n}"
+            posted_before_the_crash(sender, channel, key)
+            reached.add(key)
+        for n in range(25):
+            bot.slack.add_message(channel, f"more talk {n}", user="UPERSON")
+    for key in keys:
+        claimed_by_a_dead_worker(bot, key)
+    bot.slack.strict_history()
+
+    outcomes = Counter()
+    try:
+        for _ in range(40):  # each round: drain, then a minute passes for Slack and the outbox
+            result = sender.drain()
+            outcomes.update(sent=result.sent, already_sent=result.already_sent)
+            if {d.state for d in org.deliveries()} == {DeliveryState.SENT}:
+                break
+            bot.slack.advance(61)
+            make_all_available(bot)
+    finally:
+        sender.close()
+
+    sent = Counter(key_of(call) for call in posts(bot.slack))
+    assert {key: n for key, n in sent.items() if n != 1} == {}, "posted twice"
+    assert set(sent) == set(keys), "lost"
+    assert outcomes == {"sent": 20, "already_sent": 30}
+    history = bot.slack.calls_to("conversations.history")
+    assert any(call.status == 429 for call in history), "the history limit never bit"
+
+
+def make_all_available(bot) -> None:
+    with bot.runtime.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE deliveries SET available_at = :past"), {"past": datetime(2020, 1, 1)}
+        )
 
 
 def test_a_live_lease_is_not_taken_over(bot, org, sender):
