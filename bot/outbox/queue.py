@@ -17,11 +17,12 @@ from __future__ import annotations
 import logging
 import math
 import time
+import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, select, text, update
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -142,6 +143,7 @@ class Claimed:
     attempts: int  # including this one
     created_at: datetime
     uncertain: bool  # an earlier attempt may have reached Slack: check before re-posting
+    lease: str = ""  # this claim's lease token: the sender's name and a nonce
     slot: float = 0.0  # when it may go, booked in the shared pace (this process's monotonic)
     claimed_at: float = 0.0  # when this process claimed it (monotonic)
 
@@ -156,6 +158,9 @@ def claim(
     horizon: float = math.inf,
 ) -> list[Claimed]:
     """Take up to `limit` available rows under a lease for `owner`, in one transaction.
+
+    Each claim's lease has its own token (`owner/nonce`): a sender that still holds a row
+    whose lease ran out, and then claims it again itself, must not finish it twice.
 
     With a `pacer`, only rows that the shared pace would let go within `horizon` seconds
     are taken (an estimate: `book` decides); the others stay pending, their `available_at`
@@ -206,11 +211,12 @@ def claim(
             for row in take
             if row.state == DeliveryState.SENDING or (row.last_error or "").startswith("uncertain:")
         }
+        lease = f"{owner}/{uuid.uuid4().hex[:6]}"
         rows = session.execute(
             update(Delivery)
             .where(Delivery.id.in_([row.id for row in take]))
             .values(
-                lease_owner=owner,
+                lease_owner=lease,
                 lease_until=now + timedelta(seconds=lease_seconds),
                 attempts=Delivery.attempts + 1,
             )
@@ -237,6 +243,7 @@ def claim(
             attempts=row.attempts,
             created_at=_aware(row.created_at),
             uncertain=row.id in uncertain,
+            lease=lease,
             claimed_at=claimed_at,
         )
         for row in rows
@@ -279,7 +286,6 @@ def _defer(session: Session, later: dict[int, float]) -> None:
 def book(
     session_factory: sessionmaker[Session],
     rows: list[Claimed],
-    owner: str,
     *,
     pacer: Pacer | None,
     horizon: float = math.inf,
@@ -314,7 +320,6 @@ def book(
                 finish(  # its state stays: `sending` from a dead sender is still uncertain
                     session,
                     row,
-                    owner,
                     attempts=row.attempts - 1,  # never tried
                     available_at=datetime.fromtimestamp(later[row.id], UTC),
                 )
@@ -328,7 +333,7 @@ def _clocks(session: Session) -> tuple[datetime, float]:
     return now, (before + time.monotonic()) / 2
 
 
-def mark_sending(session: Session, rows: list[Claimed], owner: str) -> set[int]:
+def mark_sending(session: Session, rows: list[Claimed]) -> set[int]:
     """Record that these rows' posts are about to start; returns the ids still ours.
 
     From here on a crash may leave a message in Slack that we did not record, so whoever
@@ -338,7 +343,7 @@ def mark_sending(session: Session, rows: list[Claimed], owner: str) -> set[int]:
     return set(
         session.scalars(
             update(table)
-            .where(table.c.id.in_([row.id for row in rows]), table.c.lease_owner == owner)
+            .where(or_(*(and_(table.c.id == r.id, table.c.lease_owner == r.lease) for r in rows)))
             .values(state=DeliveryState.SENDING)
             .returning(table.c.id)
         )
@@ -349,14 +354,15 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def finish(session: Session, row: Claimed, owner: str, **values: Any) -> bool:
-    """Update a row we hold; False when the lease has passed to someone else meanwhile."""
+def finish(session: Session, row: Claimed, **values: Any) -> bool:
+    """Update a row we hold; False when its lease has passed on meanwhile (to another
+    sender, or to a later claim of our own)."""
     table = Delivery.__table__  # a plain Core UPDATE: the ORM's bulk path costs ~1 ms a row
     result = session.execute(
         update(table)
         .where(
             table.c.id == row.id,
-            table.c.lease_owner == owner,
+            table.c.lease_owner == row.lease,
             table.c.state.in_([DeliveryState.PENDING, DeliveryState.SENDING]),
         )
         .values(lease_owner=None, lease_until=None, **values)

@@ -292,7 +292,6 @@ class Sender:
         booked = book(
             self.session_factory,
             [row for row in rows if row.id in messages],
-            self.owner,
             pacer=self.pacer,
             horizon=self.horizon,
         )
@@ -306,7 +305,7 @@ class Sender:
         if not due:
             return
         with self.session_factory.begin() as session:
-            ours = mark_sending(session, [item[2] for item in due], self.owner)
+            ours = mark_sending(session, [item[2] for item in due])
         for item in due:
             if item[2].id in ours:
                 heapq.heappush(marked, item)
@@ -323,12 +322,11 @@ class Sender:
         with self.session_factory.begin() as session:
             now = db_now(session)
             for row in waiting:
-                finish(session, row, self.owner, attempts=row.attempts - 1, available_at=now)
+                finish(session, row, attempts=row.attempts - 1, available_at=now)
             for row in marked:
                 finish(
                     session,
                     row,
-                    self.owner,
                     state=DeliveryState.SENDING if row.uncertain else DeliveryState.PENDING,
                     attempts=row.attempts - 1,
                     available_at=now,
@@ -439,7 +437,7 @@ class Sender:
 
     def _record(self, row: Claimed, result: DrainResult, outcome: str, **values) -> bool:
         with self.session_factory.begin() as session:
-            ok = finish(session, row, self.owner, **values)
+            ok = finish(session, row, **values)
         result.add(outcome if ok else "lost_lease")
         return ok
 
@@ -472,7 +470,6 @@ class Sender:
                 ok = finish(
                     session,
                     row,
-                    self.owner,
                     state=DeliveryState.SENT,
                     sent_at=now,
                     message_ts=ts,
@@ -507,7 +504,6 @@ class Sender:
             ok = finish(
                 session,
                 row,
-                self.owner,
                 state=DeliveryState.PENDING,
                 attempts=row.attempts - 1,
                 available_at=db_now(session) + timedelta(seconds=wait_for.retry_after),
@@ -524,7 +520,6 @@ class Sender:
                 ok = finish(
                     session,
                     row,
-                    self.owner,
                     state=DeliveryState.PENDING,
                     attempts=row.attempts - 1,  # Slack asked us to wait; that is no failure
                     available_at=now + timedelta(seconds=retry_after),
@@ -552,7 +547,6 @@ class Sender:
             ok = finish(
                 session,
                 row,
-                self.owner,
                 state=DeliveryState.PENDING,
                 available_at=now + timedelta(seconds=delay),
                 last_error=error,
@@ -564,7 +558,7 @@ class Sender:
     ) -> None:
         state = state or DeliveryState.DEAD
         with self.session_factory.begin() as session:
-            ok = finish(session, row, self.owner, state=state, last_error=reason)
+            ok = finish(session, row, state=state, last_error=reason)
             if ok and row.kind != DeliveryKind.ALERT and reason not in slack_errors.UNREPORTABLE:
                 self._alert(session, row, reason)
         log.warning("delivery %s %s: %s", row.key, state, reason)

@@ -310,14 +310,15 @@ def test_a_worker_whose_lease_ran_out_cannot_overwrite_the_new_owners_outcome(bo
 
 
 def lease_of(bot, key: str) -> tuple[str | None, bool]:
-    """Who holds `key`'s lease, and whether it has run out (on the database's clock)."""
+    """Which sender holds `key`'s lease, and whether it has run out (database clock)."""
     with bot.runtime.session_factory() as session:
         row = session.execute(
             select(Delivery.lease_owner, Delivery.lease_until).where(
                 Delivery.idempotency_key == key
             )
         ).one()
-        return row.lease_owner, row.lease_until is not None and row.lease_until < db_now(session)
+        sender = row.lease_owner.split("/")[0] if row.lease_owner else None
+        return sender, row.lease_until is not None and row.lease_until < db_now(session)
 
 
 def test_two_worker_processes_send_each_key_once(bot, org, database_url):
