@@ -392,7 +392,8 @@ class Sender:
             try:
                 found = self.crash_check.posted(row)
             except CheckLater as wait_for:  # never post instead: the message may be there
-                self._check_later(row, wait_for, result)
+                why = f"uncertain: crash check waits, {wait_for}"  # still uncertain
+                self._wait(row, wait_for.retry_after, why, result)
                 return
             except CheckFailed as error:
                 self._transient(row, f"crash check: {error}"[:500], result, uncertain=True)
@@ -498,16 +499,16 @@ class Sender:
                 .limit(1)
             )
 
-    def _check_later(self, row: Claimed, wait_for: CheckLater, result: DrainResult) -> None:
-        """Slack rate-limited the crash check: the row waits, still uncertain, attempt unspent."""
+    def _wait(self, row: Claimed, seconds: float, why: str, result: DrainResult) -> None:
+        """Slack asked us to wait: the row goes back for `seconds`, no attempt spent."""
         with self.session_factory.begin() as session:
             ok = finish(
                 session,
                 row,
                 state=DeliveryState.PENDING,
                 attempts=row.attempts - 1,
-                available_at=db_now(session) + timedelta(seconds=wait_for.retry_after),
-                last_error=f"uncertain: crash check waits, {wait_for}"[:500],
+                available_at=db_now(session) + timedelta(seconds=seconds),
+                last_error=why[:500],
             )
         result.add("rescheduled" if ok else "lost_lease")
 
@@ -515,17 +516,8 @@ class Sender:
         reason, status = slack_errors.reason(error), slack_errors.status(error)
         if slack_errors.is_rate_limited(error):
             retry_after = slack_errors.retry_after(error)
-            with self.session_factory.begin() as session:
-                now = db_now(session)
-                ok = finish(
-                    session,
-                    row,
-                    state=DeliveryState.PENDING,
-                    attempts=row.attempts - 1,  # Slack asked us to wait; that is no failure
-                    available_at=now + timedelta(seconds=retry_after),
-                    last_error=f"{reason or 'ratelimited'}: retry after {retry_after}s",
-                )
-            result.add("rescheduled" if ok else "lost_lease")
+            why = f"{reason or 'ratelimited'}: retry after {retry_after}s"
+            self._wait(row, retry_after, why, result)
             return
         if reason in slack_errors.PERMANENT_ERRORS:
             self._fail(row, reason, DeliveryState.FAILED, result)

@@ -127,15 +127,20 @@ def test_each_digest_summarises_its_own_workspace(bot, two, sender):
     assert NAMES[T1] in text_of(digests[DIGESTS[T1]].args)  # moved up this week
 
 
-def test_each_owner_is_nudged_about_their_own_team(bot, two, sender):
-    tick(bot.runtime, next_monday_0830_utc(), sender=sender)
-    nudges = two.sent("nudge:")
-    assert sorted(call.args["channel"] for call in nudges) == [OWNERS[T1], OWNERS[T2]]
-    for call in nudges:
+def assert_each_owner_hears_of_their_own_team(two: Two, prefix: str) -> None:
+    """One DM per owner (key `prefix`...), sent into and about the owner's own workspace."""
+    dms = two.sent(prefix)
+    assert sorted(call.args["channel"] for call in dms) == [OWNERS[T1], OWNERS[T2]]
+    for call in dms:
         ws = T1 if call.args["channel"] == OWNERS[T1] else T2
         assert_valid_message(call.args)
         assert_in_its_own_workspace(call, ws, two.teams)
         assert NAMES[ws] in text_of(call.args)
+
+
+def test_each_owner_is_nudged_about_their_own_team(bot, two, sender):
+    tick(bot.runtime, next_monday_0830_utc(), sender=sender)
+    assert_each_owner_hears_of_their_own_team(two, "nudge:")
 
 
 def test_each_owner_is_reminded_to_reassess_their_own_team(bot, two, sender):
@@ -143,10 +148,4 @@ def test_each_owner_is_reminded_to_reassess_their_own_team(bot, two, sender):
     with bot.runtime.session_factory.begin() as session:
         session.execute(update(Team).values(last_assessed_at=long_ago))
     tick(bot.runtime, next_monday_0830_utc(), sender=sender)
-    reminders = two.sent("reassess:")
-    assert sorted(call.args["channel"] for call in reminders) == [OWNERS[T1], OWNERS[T2]]
-    for call in reminders:
-        ws = T1 if call.args["channel"] == OWNERS[T1] else T2
-        assert_valid_message(call.args)
-        assert_in_its_own_workspace(call, ws, two.teams)
-        assert NAMES[ws] in text_of(call.args)
+    assert_each_owner_hears_of_their_own_team(two, "reassess:")
