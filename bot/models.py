@@ -303,7 +303,8 @@ class ProcessedEvent(Base):
 
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     workspace_id: Mapped[str] = mapped_column(String(32))
-    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # indexed for the retention purge's range scan (bot/retention.py)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class Delivery(Base):
@@ -324,7 +325,8 @@ class Delivery(Base):
     available_at: Mapped[datetime] = mapped_column(default=utcnow)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # indexed for the retention purge's range scan (bot/retention.py)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     sent_at: Mapped[datetime | None]
     message_ts: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -11,15 +11,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot import retention
 from bot.config import ConfigError, load_settings
+from bot.db import make_engine, make_session_factory
 from bot.installations import DatabaseOAuthStateStore
+from bot.migrate import upgrade
 from bot.models import Delivery, DeliveryState, OAuthState, ProcessedEvent, utcnow
 from bot.outbox import enqueue
 from bot.services import workspaces
 from bot.worker import tick
+from tests.conftest import fresh_sqlite_url
 from tests.driver import Person, text_of
 from tests.test_observability import metric, operator
 
@@ -141,3 +144,33 @@ def test_the_minimum_covers_the_longest_key_window():
     from bot.services.nudges import REMINDER_EVERY_DAYS
 
     assert MIN_DELIVERY_RETENTION_DAYS >= REMINDER_EVERY_DAYS + 2
+
+
+def test_the_purge_finds_old_events_and_deliveries_by_index_not_by_scanning(tmp_path):
+    """The purge runs every minute on tables that grow with every event and message: its
+    look-ups there are index searches (SQLite's plan), not scans of the whole table. (OAuth
+    states live minutes and stay few.)"""
+    url = fresh_sqlite_url(tmp_path)
+    upgrade(url)
+    engine = make_engine(url)
+    looked_up: list[tuple[str, tuple]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT"):
+            looked_up.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        settings = load_settings({}, require_slack=False)
+        retention.purge(make_session_factory(engine), settings, utcnow())
+        event.remove(engine, "before_cursor_execute", capture)
+        growing = [(s, p) for s, p in looked_up if "FROM oauth_states" not in s]
+        tables = {"deliveries", "processed_events"}
+        assert {t for t in tables for s, _ in growing if f"FROM {t}" in s} == tables
+        with engine.connect() as connection:
+            for statement, parameters in growing:
+                plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+                details = " | ".join(row[3] for row in plan)
+                assert "USING" in details and " SCAN " not in f" {details} ", (statement, details)
+    finally:
+        engine.dispose()
