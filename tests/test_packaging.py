@@ -20,6 +20,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from bot.cli import build_parser
+from bot.config import load_settings
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -197,6 +198,21 @@ def test_compose_runs_postgresql_migrate_two_web_workers_and_a_worker():
     for name in ("migrate", "web", "worker"):  # Slack's secrets come from .env, never here
         assert not [key for key in services[name]["environment"] if key.startswith("SLACK_")]
         assert services[name]["env_file"] == [{"path": ".env", "required": False}]
+
+
+def test_compose_serves_metrics_from_web_on_the_private_network_only():
+    """Prometheus in the compose network scrapes web:METRICS_PORT; nothing publishes it, and
+    the worker (which serves no port: web reports its last tick) gets none."""
+    services = _compose()["services"]
+    web = services["web"]
+    env = {**web["environment"], "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
+    settings = load_settings(env)
+    assert settings.metrics_port == 9464 and settings.metrics_host == "0.0.0.0"
+    assert str(settings.metrics_port) in web["expose"]
+    published = [port.rsplit(":", 1)[-1] for port in web["ports"]]
+    assert published == ["3000"], "the metrics port must never be published"
+    assert web["environment"].items() >= services["worker"]["environment"].items()
+    assert "METRICS_PORT" not in services["worker"]["environment"]
 
 
 def test_procfile_commands_exist():
