@@ -5,7 +5,6 @@ reused by every surface (commands, nudges, digests, the CLI) without dragging th
 """
 
 from bot.domain.checklist import (
-    DEFAULT_CHECKLIST,
     Answer,
     Capability,
     Checklist,
@@ -16,17 +15,30 @@ from bot.domain.checklist import (
     load_checklist,
 )
 from bot.domain.levels import (
-    LEVEL_NAMES,
     LevelReport,
     compute_level,
     level_label,
     next_step,
     report,
 )
+from bot.domain.model_file import (
+    BUILTIN_MODELS,
+    DEFAULT_CHECKLIST,
+    ModelFileError,
+    builtin_model,
+    load_model,
+    model_to_yaml,
+    parse_model,
+)
 
 __all__ = [
     "DEFAULT_CHECKLIST",
-    "LEVEL_NAMES",
+    "BUILTIN_MODELS",
+    "ModelFileError",
+    "builtin_model",
+    "load_model",
+    "model_to_yaml",
+    "parse_model",
     "Answer",
     "Capability",
     "Checklist",

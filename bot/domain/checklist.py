@@ -1,9 +1,10 @@
 """The maturity checklist: what the bot asks, in which order, and why.
 
-The checklist is data, not code, because an organisation may bring its own (a JSON file) and
-because every assessment records the checklist version it was run against. The default encodes
-the nine capabilities and the six-step progression of Google's MLOps maturity model (see
-docs/maturity-model.md); the wording of questions and explanations is ours.
+The checklist is data, not code, because an organisation may bring its own model (a YAML or
+JSON file, read by bot.domain.model_file) and because every assessment records the model and
+version it was run against. The default is Google's MLOps maturity model, shipped as
+bot/domain/builtin/google.yaml (see docs/maturity-model.md); the wording of questions and
+explanations is ours. A `Checklist` is one maturity model: its levels, capabilities and steps.
 
 Everything here is plain Python so the rules can be tested and reused without Slack or a
 database. A `Checklist` validates itself on construction, so an invalid one cannot exist, and
@@ -21,7 +22,6 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = [
-    "DEFAULT_CHECKLIST",
     "Answer",
     "Capability",
     "Checklist",
@@ -32,8 +32,12 @@ __all__ = [
     "load_checklist",
 ]
 
-LEVELS = (1, 2)
-"""The levels a capability can be required for. L0 needs nothing, so it is never a value."""
+GOOGLE_LEVEL_NAMES = ("Manual", "ML pipeline", "CI/CD + continuous training")
+"""Level names of Google's model, also those of a checklist file in the older JSON shape."""
+
+MIN_LEVELS = 2
+MAX_LEVELS = 6
+"""A model has 2 to 6 levels, numbered from 0; level 0 needs nothing, so no capability has it."""
 
 HELP_MAX_CHARS = 199
 """Help text is one line shown under a question; past this it wraps badly in Slack."""
@@ -78,6 +82,8 @@ class Capability:
     tools: tuple[str, ...]
     level: int
     step: int
+    evidence: tuple[str, ...] = ()
+    """Ids of evidence detectors that can look for this capability (optional)."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,10 @@ class Checklist:
     version: str
     capabilities: tuple[Capability, ...]
     steps: tuple[Step, ...]
+    name: str = "google"
+    title: str = "Google's MLOps maturity model"
+    level_names: tuple[str, ...] = GOOGLE_LEVEL_NAMES
+    """One name per level, level 0 first; the model's highest level is len(level_names) - 1."""
     _by_id: Mapping[str, Capability] = field(init=False, repr=False, compare=False)
     _required: Mapping[int, tuple[str, ...]] = field(init=False, repr=False, compare=False)
 
@@ -110,9 +120,38 @@ class Checklist:
         _validate(self)
         object.__setattr__(self, "_by_id", {c.id: c for c in self.capabilities})
         required = {
-            level: tuple(c.id for c in self.capabilities if c.level <= level) for level in LEVELS
+            level: tuple(c.id for c in self.capabilities if c.level <= level)
+            for level in range(1, len(self.level_names))
         }
         object.__setattr__(self, "_required", required)
+
+    @property
+    def top_level(self) -> int:
+        """The model's highest level (2 for Google's, 4 for Microsoft's)."""
+        return len(self.level_names) - 1
+
+    @property
+    def levels(self) -> range:
+        """Every level of the model, 0 first."""
+        return range(len(self.level_names))
+
+    @property
+    def ref(self) -> str:
+        """Model name and version, as every assessment records it: "microsoft:1"."""
+        return f"{self.name}:{self.version}"
+
+    def level_name(self, level: int) -> str:
+        """The level's name in this model, e.g. "ML pipeline"; ValueError for no such level."""
+        if isinstance(level, int) and not isinstance(level, bool) and level in self.levels:
+            return self.level_names[level]
+        raise ValueError(f"unknown level {level!r}; {self._levels_text()}")
+
+    def level_label(self, level: int) -> str:
+        """The short label used on cards and in messages, e.g. "L1 · ML pipeline"."""
+        return f"L{level} · {self.level_name(level)}"
+
+    def _levels_text(self) -> str:
+        return f"levels are 0 to {self.top_level}"
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -141,12 +180,23 @@ class Checklist:
         try:
             return self._required[level]
         except KeyError:
-            raise ValueError(f"unknown level {level!r}; levels are 0, 1 and 2") from None
+            raise ValueError(f"unknown level {level!r}; {self._levels_text()}") from None
 
 
 def _validate(checklist: Checklist) -> None:
     """Enforce the invariants every consumer of a checklist relies on."""
     _require_text(checklist.version, "version")
+    _require_text(checklist.name, "name")
+    _require_text(checklist.title, "title")
+    names = checklist.level_names
+    if not isinstance(names, tuple) or not MIN_LEVELS <= len(names) <= MAX_LEVELS:
+        raise ChecklistError(
+            f"levels: must name {MIN_LEVELS} to {MAX_LEVELS} levels, level 0 first, "
+            f"got {len(names) if isinstance(names, tuple) else names!r}"
+        )
+    for index, level_name in enumerate(names):
+        _require_text(level_name, f"levels[{index}]")
+    top = len(names) - 1
     if not checklist.capabilities:
         raise ChecklistError("capabilities: must list at least one capability")
     if not checklist.steps:
@@ -191,8 +241,18 @@ def _validate(checklist: Checklist) -> None:
             )
         for t, tool in enumerate(cap.tools):
             _require_text(tool, f"{where}.tools[{t}]")
-        if cap.level not in LEVELS or isinstance(cap.level, bool):
-            raise ChecklistError(f"{where}.level: must be 1 or 2, got {cap.level!r}")
+        if (
+            not isinstance(cap.level, int)
+            or isinstance(cap.level, bool)
+            or not 1 <= cap.level <= top
+        ):
+            allowed = "1 or 2" if top == 2 else f"between 1 and {top}"
+            raise ChecklistError(f"{where}.level: must be {allowed}, got {cap.level!r}")
+        for e, detector in enumerate(cap.evidence):
+            if not isinstance(detector, str) or not _ID_PATTERN.fullmatch(detector):
+                raise ChecklistError(
+                    f"{where}.evidence[{e}]: {detector!r} must be a detector id in snake_case"
+                )
         if (
             not isinstance(cap.step, int)
             or isinstance(cap.step, bool)
@@ -208,7 +268,7 @@ def _validate(checklist: Checklist) -> None:
             )
         previous_step = cap.step
 
-    for level in LEVELS:
+    for level in range(1, top + 1):
         if not any(c.level == level for c in checklist.capabilities):
             raise ChecklistError(
                 f"capabilities: no capability has level {level}, so L{level} would need "
@@ -227,6 +287,11 @@ def _validate(checklist: Checklist) -> None:
                 f"steps[{index}].capability_ids: must list the capabilities whose step is "
                 f"{step.number}, in checklist order: expected {list(expected)}, "
                 f"got {list(step.capability_ids)}"
+            )
+        if not expected:
+            raise ChecklistError(
+                f"steps[{index}]: no capability belongs to step {step.number}; "
+                "a step must cover at least one"
             )
 
 
@@ -361,208 +426,14 @@ def checklist_to_dict(checklist: Checklist) -> dict[str, Any]:
 
 
 # --- The default checklist --------------------------------------------------------------------
-# Levels and step order come from docs/maturity-model.md. Tool examples for steps 5 and 6 are
-# not named by the model; they are common open-source or widely used choices, offered as
-# examples only.
+# Google's model, read from its shipped file (bot/domain/builtin/google.yaml) on first use, so
+# the built-ins are data like any organisation's own model.
 
-DEFAULT_CHECKLIST = Checklist(
-    version="default-1",
-    capabilities=(
-        Capability(
-            id="data_versioning",
-            title="Data versioning",
-            question=(
-                "Does your team version its training data and models, so any model can be "
-                "traced back to the exact data that produced it?"
-            ),
-            help="Datasets and model files are tracked by content and commit, not by folder "
-            "names like final_v2.",
-            tools=("DVC",),
-            level=1,
-            step=1,
-        ),
-        Capability(
-            id="experiment_tracking",
-            title="Experiment tracking",
-            question=(
-                "Does your team log every training run's parameters, metrics and resulting "
-                "model to a shared experiment tracker?"
-            ),
-            help="Runs are recorded automatically in one place, not in notebooks, "
-            "spreadsheets or chat threads.",
-            tools=("MLflow", "Weights & Biases"),
-            level=1,
-            step=2,
-        ),
-        Capability(
-            id="model_registry",
-            title="Model registry",
-            question=(
-                "Does your team keep the models it deploys in a model registry, with versions "
-                "and stages?"
-            ),
-            help="Deployable models are registered with their lineage and stage instead of "
-            "being handed over as pickle or ONNX files.",
-            tools=("MLflow", "Weights & Biases"),
-            level=1,
-            step=2,
-        ),
-        Capability(
-            id="automated_training",
-            title="Automated training",
-            question=(
-                "Does your team train models through an orchestrated pipeline that runs from "
-                "data to validated model without manual steps?"
-            ),
-            help="Data preparation, validation, training and evaluation run as one "
-            "reproducible pipeline, not a sequence of notebooks run by hand.",
-            tools=("Kubeflow", "Airflow"),
-            level=1,
-            step=3,
-        ),
-        Capability(
-            id="feature_store",
-            title="Feature store",
-            question=(
-                "Does your team get its features from a feature store shared by training and "
-                "serving?"
-            ),
-            help="Each feature is defined once and the same values reach training and "
-            "production, so models do not suffer training/serving skew.",
-            tools=("Feast",),
-            level=1,
-            step=4,
-        ),
-        Capability(
-            id="cicd",
-            title="CI/CD for ML",
-            question=(
-                "Does every change to your models or pipelines go through automated tests and "
-                "an automated deployment?"
-            ),
-            help="CI tests code, data and model quality; CD builds and deploys the model, "
-            "for example as a canary or shadow release.",
-            tools=("GitHub Actions", "GitLab CI", "Jenkins"),
-            level=2,
-            step=5,
-        ),
-        Capability(
-            id="ab_testing",
-            title="A/B testing",
-            question=(
-                "Can your team compare a new model against the current one on live traffic "
-                "with an A/B test?"
-            ),
-            help="Traffic can be split between model versions and their results compared "
-            "before a full rollout.",
-            tools=("Seldon Core", "GrowthBook"),
-            level=2,
-            step=5,
-        ),
-        Capability(
-            id="automated_retraining",
-            title="Automated retraining",
-            question=(
-                "Does your team retrain models automatically when a schedule, data drift or a "
-                "drop in performance calls for it?"
-            ),
-            help="Retraining starts without anyone kicking it off, and the new model passes "
-            "the same pipeline and checks as any other.",
-            tools=("Airflow", "Kubeflow"),
-            level=2,
-            step=6,
-        ),
-        Capability(
-            id="drift_monitoring",
-            title="Drift monitoring",
-            question=(
-                "Does your team monitor production inputs and predictions for drift and get "
-                "alerted when they shift?"
-            ),
-            help="Live data and predictions are compared with what the model was trained "
-            "on, with alerts on drift or falling performance.",
-            tools=("Evidently", "NannyML"),
-            level=2,
-            step=6,
-        ),
-    ),
-    steps=(
-        Step(
-            number=1,
-            title="Version your data and models",
-            why=(
-                "Every later step depends on knowing exactly which data and code produced a "
-                "model. Versioning data and models with DVC is cheap to start, needs no new "
-                "platform, and makes every result reproducible. It is the first move from L0 "
-                "to L1, and that move is where most teams get the highest return on "
-                "investment."
-            ),
-            tools=("DVC",),
-            capability_ids=("data_versioning",),
-        ),
-        Step(
-            number=2,
-            title="Track experiments and register models",
-            why=(
-                "With data versioned, record every training run (parameters, metrics and the "
-                "model it produced) and keep the models you ship in a registry instead of "
-                "passing files around. That ends the hunt for the notebook that made a model "
-                "and gives deployment one source of truth. It is still part of the climb from "
-                "L0 to L1, the stretch with the highest return on investment."
-            ),
-            tools=("MLflow", "Weights & Biases"),
-            capability_ids=("experiment_tracking", "model_registry"),
-        ),
-        Step(
-            number=3,
-            title="Build training pipelines",
-            why=(
-                "Versioned inputs and tracked runs make it possible to turn manual notebook "
-                "steps into an orchestrated pipeline: data, validation, training, evaluation, "
-                "model. Automated, reproducible training is what defines L1, and reaching L1 "
-                "gives most organisations the highest return on investment. It also gives "
-                "later CI/CD and retraining something to trigger."
-            ),
-            tools=("Kubeflow", "Airflow"),
-            capability_ids=("automated_training",),
-        ),
-        Step(
-            number=4,
-            title="Add a feature store",
-            why=(
-                "Once training runs as a pipeline, the next risk is features computed one way "
-                "in training and another way in production. A feature store such as Feast "
-                "defines each feature once and serves the same values to both. This completes "
-                "L1, the level with the highest return on investment; finish it before taking "
-                "on L2's automation."
-            ),
-            tools=("Feast",),
-            capability_ids=("feature_store",),
-        ),
-        Step(
-            number=5,
-            title="Add CI/CD for models",
-            why=(
-                "With L1 in place, connect the training pipeline to a delivery pipeline: test "
-                "code, data and models automatically, deploy behind a canary, and compare new "
-                "models with the current one in an A/B test. This only pays off on top of "
-                "solid versioning, pipelines and features, which is why it comes after them."
-            ),
-            tools=("GitHub Actions", "GitLab CI", "Seldon Core"),
-            capability_ids=("cicd", "ab_testing"),
-        ),
-        Step(
-            number=6,
-            title="Enable continuous training",
-            why=(
-                "The last step closes the loop: watch production data and model performance, "
-                "and let a schedule, detected drift or a drop in performance trigger "
-                "retraining through the pipeline and CI/CD you already have. Done earlier it "
-                "would automate an unreliable process; done now, it completes L2."
-            ),
-            tools=("Airflow", "Kubeflow", "Evidently"),
-            capability_ids=("automated_retraining", "drift_monitoring"),
-        ),
-    ),
-)
-"""The nine capabilities and six steps of maturity-model.md, in asking order."""
+
+def __getattr__(name: str) -> Any:
+    # `from bot.domain.checklist import DEFAULT_CHECKLIST` keeps working; it lives in model_file
+    if name == "DEFAULT_CHECKLIST":
+        from bot.domain.model_file import DEFAULT_CHECKLIST
+
+        return DEFAULT_CHECKLIST
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,10 +1,11 @@
-"""Turning a team's answers into a maturity level, progress and one next step.
+"""Turning a team's answers into a maturity level, progress and one next step, in any model.
 
 The rule is deliberately strict and simple so teams can check it by hand: a team is at the
-highest level whose every required capability is answered YES, otherwise L0. Levels are
-cumulative (L2 requires everything L1 does), only YES counts, and a capability with no answer
-counts as not in place. "Partly" is surfaced as progress so partial work is visible without
-inflating the level.
+highest level whose every required capability is answered YES, otherwise level 0. Levels are
+cumulative (each level requires everything the levels below it do), only YES counts, and a
+capability with no answer counts as not in place. "Partly" is surfaced as progress so partial
+work is visible without inflating the level. The model (a `Checklist`) says how many levels
+there are and what each requires; nothing here assumes Google's three.
 """
 
 from __future__ import annotations
@@ -12,11 +13,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.domain.checklist import DEFAULT_CHECKLIST, Answer, Checklist, Step
+from bot.domain.checklist import Answer, Checklist, Step
+
+
+def _default() -> Checklist:
+    from bot.domain.checklist import DEFAULT_CHECKLIST
+
+    return DEFAULT_CHECKLIST
+
 
 __all__ = [
-    "LEVEL_NAMES",
-    "MAX_LEVEL",
     "LevelReport",
     "compute_level",
     "level_label",
@@ -24,17 +30,10 @@ __all__ = [
     "report",
 ]
 
-MAX_LEVEL = 2
 
-LEVEL_NAMES: dict[int, str] = {0: "Manual", 1: "ML pipeline", 2: "CI/CD + continuous training"}
-
-
-def level_label(level: int) -> str:
+def level_label(level: int, checklist: Checklist | None = None) -> str:
     """The short label used on cards and in messages, e.g. "L1 · ML pipeline"."""
-    try:
-        return f"L{level} · {LEVEL_NAMES[level]}"
-    except KeyError:
-        raise ValueError(f"unknown level {level!r}; levels are 0, 1 and 2") from None
+    return (checklist or _default()).level_label(level)
 
 
 @dataclass(frozen=True)
@@ -42,9 +41,11 @@ class LevelReport:
     """Where a team stands and what stands between it and the next level.
 
     `have`, `partly` and `missing` are capability ids in asking order, all taken from the
-    requirements of `next_level` (or of L2 once the team is there, when `missing` is empty).
-    `blocked_note` exists because the cumulative rule surprises people: a team with all of
-    L2's additions but a gap in L1 scores L0, and the bot should say why in plain words.
+    requirements of `next_level` (or of the top level once the team is there, when `missing`
+    is empty). `blocked_note` exists because the cumulative rule surprises people: a team with
+    the additions of higher levels in place but a gap in the next one stays where it is, and
+    the bot should say why in plain words ("4/4 of L2's additions, but L1 is not complete").
+    `top_additions_done` of `top_additions_total` counts the top level's own additions.
     """
 
     level: int
@@ -54,9 +55,10 @@ class LevelReport:
     missing: tuple[str, ...]
     required_count: int
     yes_count: int
-    l2_additions_done: int
-    l2_additions_total: int
+    top_additions_done: int
+    top_additions_total: int
     blocked_note: str | None
+    top_level: int = 2
 
     @property
     def progress_text(self) -> str:
@@ -71,39 +73,52 @@ def _is_yes(answers: Mapping[str, Answer], capability_id: str) -> bool:
     return answers.get(capability_id) == Answer.YES
 
 
-def compute_level(answers: Mapping[str, Answer], checklist: Checklist = DEFAULT_CHECKLIST) -> int:
+def compute_level(answers: Mapping[str, Answer], checklist: Checklist | None = None) -> int:
     """The team's level: the highest whose required capabilities are all YES, else 0.
 
     Answers for ids the checklist does not define (say, from an older checklist version) are
     ignored rather than rejected, so a checklist change never makes old data unreadable.
     """
+    checklist = checklist or _default()
     level = 0
-    for candidate in range(1, MAX_LEVEL + 1):
+    for candidate in range(1, checklist.top_level + 1):
         if not all(_is_yes(answers, cid) for cid in checklist.required_for(candidate)):
             break
         level = candidate
     return level
 
 
-def report(answers: Mapping[str, Answer], checklist: Checklist = DEFAULT_CHECKLIST) -> LevelReport:
+def report(answers: Mapping[str, Answer], checklist: Checklist | None = None) -> LevelReport:
     """Level, progress toward the next level and the blocked note, for cards and digests."""
+    checklist = checklist or _default()
+    top = checklist.top_level
     level = compute_level(answers, checklist)
-    next_level = level + 1 if level < MAX_LEVEL else None
-    required = checklist.required_for(next_level if next_level is not None else MAX_LEVEL)
+    next_level = level + 1 if level < top else None
+    required = checklist.required_for(next_level if next_level is not None else top)
 
     have = tuple(cid for cid in required if _is_yes(answers, cid))
     partly = tuple(cid for cid in required if answers.get(cid) == Answer.PARTLY)
     missing = tuple(cid for cid in required if not _is_yes(answers, cid))
 
-    l2_additions = tuple(c.id for c in checklist.capabilities if c.level == MAX_LEVEL)
-    l2_done = sum(1 for cid in l2_additions if _is_yes(answers, cid))
+    # What the team has done of the levels beyond the next one, which cannot count yet.
+    beyond = next_level if next_level is not None else top
+    ahead = tuple(c for c in checklist.capabilities if c.level > beyond)
+    ahead_done = sum(1 for c in ahead if _is_yes(answers, c.id))
+
+    top_additions = tuple(c.id for c in checklist.capabilities if c.level == top)
 
     blocked_note = None
-    if level == 0 and l2_done:
-        missing_l1 = ", ".join(checklist.capability(cid).title for cid in missing)
+    if ahead_done:
+        ahead_levels = sorted({c.level for c in ahead})
+        whose = (
+            f"L{ahead_levels[0]}'s additions"
+            if len(ahead_levels) == 1
+            else f"the additions of L{ahead_levels[0]} to L{ahead_levels[-1]}"
+        )
+        missing_titles = ", ".join(checklist.capability(cid).title for cid in missing)
         blocked_note = (
-            f"{l2_done}/{len(l2_additions)} of L2's additions, but L1 is not complete: "
-            f"missing {missing_l1}."
+            f"{ahead_done}/{len(ahead)} of {whose}, but L{next_level} is not complete: "
+            f"missing {missing_titles}."
         )
 
     return LevelReport(
@@ -114,21 +129,20 @@ def report(answers: Mapping[str, Answer], checklist: Checklist = DEFAULT_CHECKLI
         missing=missing,
         required_count=len(required),
         yes_count=len(have),
-        l2_additions_done=l2_done,
-        l2_additions_total=len(l2_additions),
+        top_additions_done=sum(1 for cid in top_additions if _is_yes(answers, cid)),
+        top_additions_total=len(top_additions),
         blocked_note=blocked_note,
+        top_level=top,
     )
 
 
-def next_step(
-    answers: Mapping[str, Answer], checklist: Checklist = DEFAULT_CHECKLIST
-) -> Step | None:
+def next_step(answers: Mapping[str, Answer], checklist: Checklist | None = None) -> Step | None:
     """The first progression step with a capability not yet YES; None when all are done.
 
     Steps are taken strictly in order, even if a team has done later ones, because the model
     advises progressing incrementally rather than jumping ahead.
     """
-    for step in checklist.steps:
+    for step in (checklist or _default()).steps:
         if not all(_is_yes(answers, cid) for cid in step.capability_ids):
             return step
     return None

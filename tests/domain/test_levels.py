@@ -8,7 +8,6 @@ import pytest
 
 from bot.domain.checklist import DEFAULT_CHECKLIST, Answer, checklist_from_dict
 from bot.domain.levels import (
-    LEVEL_NAMES,
     compute_level,
     level_label,
     next_step,
@@ -89,8 +88,8 @@ def test_report_counts_over_every_yes_partly_no_combination() -> None:
         assert set(r.have) == {c for c in target if given[c] == Y}
         assert set(r.partly) == {c for c in target if given[c] == P}
         assert set(r.missing) == {c for c in target if given[c] != Y}
-        assert r.l2_additions_done == sum(given[c] == Y for c in L2_ONLY_IDS)
-        assert (r.blocked_note is not None) == (level == 0 and r.l2_additions_done > 0)
+        assert r.top_additions_done == sum(given[c] == Y for c in L2_ONLY_IDS)
+        assert (r.blocked_note is not None) == (level == 0 and r.top_additions_done > 0)
 
 
 def test_all_yes_is_l2_with_nothing_missing() -> None:
@@ -140,7 +139,7 @@ def test_l1_plus_two_l2_additions_counts_seven_of_nine() -> None:
     assert r.level == 1
     assert r.progress_text == "7 of 9 for L2"
     assert r.partly == ("drift_monitoring",)
-    assert r.l2_additions_done == 2
+    assert r.top_additions_done == 2
     assert r.blocked_note is None
 
 
@@ -162,7 +161,7 @@ def test_one_l2_gap_of_any_kind_keeps_a_team_at_l1(answer: Answer) -> None:
 def test_l2_additions_without_a_feature_store_is_l0_and_says_why() -> None:
     r = report(all_yes_except(feature_store=N))
     assert r.level == 0
-    assert r.l2_additions_done == 4
+    assert r.top_additions_done == 4
     assert r.blocked_note == (
         "4/4 of L2's additions, but L1 is not complete: missing Feature store."
     )
@@ -273,7 +272,7 @@ def test_next_step_for_a_new_team_is_versioning_with_dvc() -> None:
 
 
 def test_level_labels() -> None:
-    assert [level_label(n) for n in sorted(LEVEL_NAMES)] == [
+    assert [level_label(n) for n in DEFAULT_CHECKLIST.levels] == [
         "L0 · Manual",
         "L1 · ML pipeline",
         "L2 · CI/CD + continuous training",
