@@ -103,6 +103,12 @@ class Settings:
     """Variables set to a placeholder such as .env.example's `xoxb-...`, read as unset."""
     # Fernet keys for the bot tokens stored in OAuth mode: the first encrypts, all decrypt.
     token_encryption_keys: tuple[str, ...] = ()
+    # Evidence (bot.evidence): the only hosts the bot may contact for a team's MLflow or Git
+    # (`host`, `host:port` or `*.domain`); none by default. file:// repositories only when
+    # allowed (the sandbox and tests). Credentials per host come from the environment.
+    evidence_allowed_hosts: frozenset[str] = frozenset()
+    evidence_allow_file_urls: bool = False
+    evidence_credentials_file: str | None = None
 
     @property
     def oauth(self) -> bool:
@@ -334,6 +340,22 @@ def load_settings(
         part.strip() for part in (values.get("BOT_ADMINS") or "").split(",") if part.strip()
     )
 
+    evidence_hosts = frozenset(
+        part.strip().lower()
+        for part in (values.get("EVIDENCE_ALLOWED_HOSTS") or "").split(",")
+        if part.strip()
+    )
+    for entry in evidence_hosts:
+        if not re.fullmatch(r"(\*\.)?[a-z0-9._\-]+(:\d{1,5})?|\[[0-9a-f:.]+\](:\d{1,5})?", entry):
+            raise ConfigError(
+                "EVIDENCE_ALLOWED_HOSTS must list host names, host:port or *.domain, separated "
+                f"by commas (e.g. mlflow.internal,github.com), got {entry!r}."
+            )
+    allow_files = (values.get("EVIDENCE_ALLOW_FILE_URLS") or "").strip().lower()
+    if allow_files not in ("", "0", "1", "true", "false", "yes", "no"):
+        raise ConfigError(f"EVIDENCE_ALLOW_FILE_URLS must be true or false, got {allow_files!r}.")
+    credentials_file = (values.get("EVIDENCE_CREDENTIALS_FILE") or "").strip() or None
+
     return Settings(
         slack_bot_token=token,
         slack_signing_secret=secret,
@@ -361,4 +383,7 @@ def load_settings(
         delivery_retention_days=int(delivery_days_text),
         event_retention_hours=int(event_hours_text),
         export_permission=export_permission,
+        evidence_allowed_hosts=evidence_hosts,
+        evidence_allow_file_urls=allow_files in ("1", "true", "yes"),
+        evidence_credentials_file=credentials_file,
     )

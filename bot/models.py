@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from bot.domain import Answer
+from bot.domain.evidence import SourceKind, Strength
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -388,4 +389,60 @@ class OAuthState(Base):
     __tablename__ = "oauth_states"
 
     state: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime]
+
+
+class EvidenceSource(Base):
+    """A tool a team connected for evidence: its MLflow tracking server or a Git repository.
+
+    One of each kind per team (connecting again replaces it). `options` holds the kind's
+    filters: `experiments` and `models` name prefixes for MLflow, `branch` and `path` for a
+    repository. The worker reads it when `next_check_at` comes, or sooner when
+    `refresh_requested_at` is newer than `last_checked_at` (a refresh asked for in Slack);
+    `lease_until` keeps two workers off the same source. No credential is ever stored:
+    operators give them per host (README).
+    """
+
+    __tablename__ = "evidence_sources"
+    __table_args__ = (UniqueConstraint("team_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    kind: Mapped[SourceKind] = mapped_column(_enum(SourceKind))
+    url: Mapped[str] = mapped_column(Text)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_checked_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_head_commit: Mapped[str | None] = mapped_column(String(64))
+    next_check_at: Mapped[datetime | None]
+    refresh_requested_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+
+
+Index("ix_evidence_sources_next_check_at", EvidenceSource.next_check_at)
+
+
+class EvidenceFact(Base):
+    """What one source showed for one capability when last read: replaced on each read.
+
+    `strength` is strong, weak or none ("looked, found nothing"); a source that could not be
+    read leaves its previous facts until they expire (`expires_at`, 7 days after
+    `observed_at`), after which the capability is unknown. `details` holds the numbers,
+    file paths and links behind `summary`.
+    """
+
+    __tablename__ = "evidence_facts"
+    __table_args__ = (UniqueConstraint("source_id", "capability_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("evidence_sources.id", ondelete="CASCADE"))
+    capability_id: Mapped[str] = mapped_column(String(64))
+    strength: Mapped[Strength] = mapped_column(_enum(Strength))
+    summary: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    observed_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]

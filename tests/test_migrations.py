@@ -28,6 +28,8 @@ TABLES = {
     "installations",
     "oauth_states",
     "outbox_pace",
+    "evidence_sources",
+    "evidence_facts",
 }
 
 

@@ -70,6 +70,20 @@ def check_may_change_reminders(
     )
 
 
+def check_may_manage_evidence(
+    session: Session, client: WebClient, settings: Settings, team: Team, user_id: str
+) -> None:
+    """Only a team's owners and the admins connect or disconnect its tools for evidence."""
+    if _is_owner_or_admin(session, client, settings, team, user_id):
+        return
+    who = ", ".join(f"<@{uid}>" for uid in _owners(team)[:10]) or "nobody yet"
+    raise Forbidden(
+        f"Only the owners of *{escape(team.name)}* ({who}) and workspace admins can connect or "
+        "disconnect its tools. Anyone can look: "
+        f"`{COMMAND} evidence {escape(team.name)}`."
+    )
+
+
 def check_may_set_up_digests(
     session: Session,
     client: WebClient,

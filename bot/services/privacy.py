@@ -24,6 +24,7 @@ from bot.models import (
     Assessment,
     Delivery,
     DigestSubscription,
+    EvidenceSource,
     Installation,
     LevelChange,
     SlackUser,
@@ -46,6 +47,7 @@ ACTOR_COLUMNS = [
     (AnswerRecord, AnswerRecord.answered_by),
     (LevelChange, LevelChange.changed_by),
     (DigestSubscription, DigestSubscription.created_by),
+    (EvidenceSource, EvidenceSource.created_by),
 ]
 
 
