@@ -177,10 +177,12 @@ def forbidden_reason(address: str, loopback_allowed: bool) -> str | None:
         return "a cloud metadata address"
     if ip.is_link_local:
         return "a link-local address"
+    if ip.is_loopback:  # before is_reserved, which ::1 is too
+        if loopback_allowed:
+            return None
+        return "loopback (allowed only when the entry itself names localhost or 127.0.0.1)"
     if ip.is_unspecified or ip.is_multicast or ip.is_reserved:
         return "not a host address"
-    if ip.is_loopback and not loopback_allowed:
-        return "loopback (allowed only when the entry itself names localhost or 127.0.0.1)"
     return None
 
 
