@@ -1,179 +1,54 @@
-"""Slack's emoji shortcodes for the common emoji, so `:tada:` looks like it does in Slack.
+"""Slack's emoji shortcodes, so `:tada:` and `:large_orange_diamond:` look as they do in Slack.
 
-Not the full list (Slack knows thousands); the ones bots and people commonly type. An unknown
-shortcode is shown as typed, which is also what Slack does for a custom emoji it lacks.
+The names come from the `emoji` package (its Unicode data, with the GitHub/Slack aliases such
+as `white_check_mark` and `+1`), kept up to date by its maintainers rather than by hand here.
+`SLACK_ONLY` adds the few names Slack knows that the package does not. An unknown shortcode
+is shown as typed, which is also what Slack does for a custom emoji it lacks.
 """
 
 from __future__ import annotations
 
-EMOJI: dict[str, str] = {
-    "+1": "👍",
-    "-1": "👎",
-    "thumbsup": "👍",
-    "thumbsdown": "👎",
-    "white_check_mark": "✅",
-    "heavy_check_mark": "✔️",
-    "ballot_box_with_check": "☑️",
-    "x": "❌",
-    "negative_squared_cross_mark": "❎",
-    "warning": "⚠️",
-    "no_entry": "⛔",
-    "no_entry_sign": "🚫",
-    "exclamation": "❗",
-    "question": "❓",
-    "grey_question": "❔",
-    "grey_exclamation": "❕",
-    "heavy_minus_sign": "➖",
-    "heavy_plus_sign": "➕",
-    "tada": "🎉",
-    "confetti_ball": "🎊",
-    "rocket": "🚀",
-    "sparkles": "✨",
-    "star": "⭐",
-    "star2": "🌟",
-    "trophy": "🏆",
+from functools import cache
+
+import emoji as emoji_data
+
+# Slack's names for emoji the package knows under other names only.
+SLACK_ONLY: dict[str, str] = {
     "medal": "🏅",
-    "sports_medal": "🏅",
     "first_place_medal": "🥇",
-    "fire": "🔥",
-    "muscle": "💪",
-    "clap": "👏",
-    "raised_hands": "🙌",
-    "wave": "👋",
-    "pray": "🙏",
-    "eyes": "👀",
-    "point_right": "👉",
-    "point_left": "👈",
-    "point_up": "☝️",
-    "point_down": "👇",
-    "thinking_face": "🤔",
-    "smile": "😄",
-    "slightly_smiling_face": "🙂",
-    "wink": "😉",
-    "sweat_smile": "😅",
-    "zzz": "💤",
-    "sleeping": "😴",
-    "bell": "🔔",
-    "no_bell": "🔕",
-    "alarm_clock": "⏰",
-    "hourglass": "⌛",
-    "hourglass_flowing_sand": "⏳",
-    "stopwatch": "⏱️",
-    "calendar": "📆",
-    "date": "📅",
-    "spiral_calendar_pad": "🗓️",
-    "memo": "📝",
-    "pencil": "📝",
-    "pencil2": "✏️",
-    "clipboard": "📋",
-    "bookmark_tabs": "📑",
-    "books": "📚",
-    "book": "📖",
-    "page_facing_up": "📄",
-    "bulb": "💡",
-    "mag": "🔍",
-    "mag_right": "🔎",
-    "gear": "⚙️",
-    "wrench": "🔧",
-    "hammer_and_wrench": "🛠️",
-    "tools": "🛠️",
-    "lock": "🔒",
-    "unlock": "🔓",
-    "key": "🔑",
-    "link": "🔗",
-    "package": "📦",
-    "inbox_tray": "📥",
-    "outbox_tray": "📤",
-    "email": "📧",
-    "envelope": "✉️",
-    "mailbox": "📫",
-    "speech_balloon": "💬",
-    "loudspeaker": "📢",
-    "mega": "📣",
-    "information_source": "ℹ️",
-    "chart_with_upwards_trend": "📈",
-    "chart_with_downwards_trend": "📉",
-    "bar_chart": "📊",
-    "arrow_up": "⬆️",
-    "arrow_down": "⬇️",
-    "arrow_right": "➡️",
-    "arrow_left": "⬅️",
-    "arrow_forward": "▶️",
-    "arrow_backward": "◀️",
-    "arrow_upper_right": "↗️",
-    "arrow_lower_right": "↘️",
-    "arrows_counterclockwise": "🔄",
-    "repeat": "🔁",
-    "leftwards_arrow_with_hook": "↩️",
-    "back": "🔙",
-    "new": "🆕",
-    "up": "🆙",
-    "ok": "🆗",
+    "second_place_medal": "🥈",
+    "third_place_medal": "🥉",
     "large_green_circle": "🟢",
     "large_yellow_circle": "🟡",
     "large_orange_circle": "🟠",
-    "large_blue_circle": "🔵",
     "large_purple_circle": "🟣",
-    "red_circle": "🔴",
-    "white_circle": "⚪",
-    "black_circle": "⚫",
-    "green_heart": "💚",
-    "yellow_heart": "💛",
-    "heart": "❤️",
+    "large_brown_circle": "🟤",
     "large_green_square": "🟩",
     "large_yellow_square": "🟨",
+    "large_orange_square": "🟧",
     "large_red_square": "🟥",
-    "white_large_square": "⬜",
-    "black_large_square": "⬛",
-    "white_medium_square": "◻️",
-    "construction": "🚧",
-    "seedling": "🌱",
-    "herb": "🌿",
-    "deciduous_tree": "🌳",
-    "house": "🏠",
-    "office": "🏢",
-    "busts_in_silhouette": "👥",
-    "bust_in_silhouette": "👤",
-    "robot_face": "🤖",
-    "brain": "🧠",
-    "microscope": "🔬",
-    "test_tube": "🧪",
-    "dart": "🎯",
-    "checkered_flag": "🏁",
-    "triangular_flag_on_post": "🚩",
-    "pushpin": "📌",
-    "round_pushpin": "📍",
-    "mountain": "⛰️",
-    "ladder": "🪜",
-    "stairs": "🪜",
-    "footprints": "👣",
-    "compass": "🧭",
-    "map": "🗺️",
-    "world_map": "🗺️",
-    "globe_with_meridians": "🌐",
-    "satellite": "📡",
-    "floppy_disk": "💾",
-    "card_file_box": "🗃️",
-    "file_cabinet": "🗄️",
-    "label": "🏷️",
-    "scroll": "📜",
-    "sos": "🆘",
-    "zap": "⚡",
-    "boom": "💥",
-    "100": "💯",
-    "one": "1️⃣",
-    "two": "2️⃣",
-    "three": "3️⃣",
-    "four": "4️⃣",
-    "five": "5️⃣",
-    "six": "6️⃣",
-    "seven": "7️⃣",
-    "eight": "8️⃣",
-    "nine": "9️⃣",
-    "keycap_ten": "🔟",
+    "large_blue_square": "🟦",
+    "large_purple_square": "🟪",
+    "simple_smile": "🙂",
 }
+
+
+@cache
+def _table() -> dict[str, str]:
+    """Shortcode (without colons, lower case) -> character, built once from the package."""
+    table: dict[str, str] = {}
+    # Fully qualified forms first (status 2), so `:heart:` is "❤️" rather than a bare "❤".
+    entries = sorted(emoji_data.EMOJI_DATA.items(), key=lambda item: item[1].get("status", 9))
+    for char, data in entries:
+        for name in [data.get("en", ""), *data.get("alias", [])]:
+            key = name.strip(":").lower()
+            if key:
+                table.setdefault(key, char)
+    for key, char in SLACK_ONLY.items():
+        table.setdefault(key, char)
+    return table
 
 
 def emoji(name: str) -> str | None:
     """The character for shortcode `name` (without colons), or None if unknown."""
-    return EMOJI.get(name.lower())
+    return _table().get(name.lower())
