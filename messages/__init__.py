@@ -64,21 +64,32 @@ def slack_date(moment: datetime | None, fallback: str = "never") -> str:
 
 
 _URL = re.compile(r"https?://(?:[^\s|<>&]|&amp;)+")
+# A link typed in Slack's own syntax, after escaping: `&lt;https://…|label&gt;` or
+# `&lt;https://…&gt;` (people paste these from Slack messages and docs).
+_TYPED_LINK = re.compile(r"&lt;(https?://(?:[^\s|<>&]|&amp;)+)(?:\|((?:(?!&gt;)[^|<>\n])*))?&gt;")
 
 
 def linkify(escaped: str) -> str:
     """Make the http(s) URLs in already-escaped mrkdwn clickable: evidence links in notes.
 
-    Only URLs become `<...>` links (no `<`, `>`, `|` or spaces can be inside one), so a note
-    still cannot produce a mention or a `<!channel>`.
+    Bare URLs become `<url>`, and a link typed in Slack's syntax (`<https://…|label>`, which
+    arrives escaped) becomes that link again, as Slack shows it. Only http(s) URLs become
+    links (no `<`, `>`, `|` or spaces can be inside one), so a note still cannot produce a
+    mention or a `<!channel>`.
     """
 
     def link(match: re.Match) -> str:
-        url = match.group(0)
+        if match.group(1) is not None:  # typed as <url|label> or <url>
+            url, label = match.group(1), match.group(2)
+            return f"<{url}|{label.strip()}>" if label and label.strip() else f"<{url}>"
+        url = match.group(3)
         kept = url.rstrip(".,;:!?)'\"")
         return f"<{kept}>{url[len(kept) :]}"
 
-    return _URL.sub(link, escaped)
+    return _LINKS.sub(link, escaped)
+
+
+_LINKS = re.compile(f"{_TYPED_LINK.pattern}|({_URL.pattern})")
 
 
 def chunks(items: list, size: int) -> list[list]:

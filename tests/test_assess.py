@@ -324,6 +324,36 @@ def test_evidence_links_in_notes_are_clickable_and_mentions_are_not(bot):
     assert "<@U2>" not in text and "&lt;@U2&gt;" in text
 
 
+def test_links_typed_in_slacks_own_syntax_in_a_note_stay_links(bot):
+    """People paste links as Slack writes them; the card shows them as links, not as
+    `<https://…>` in brackets (the form hands the bot the text exactly as typed)."""
+    person = Person(bot)
+    message = person.command("assess Fraud ML")
+    person.click(message, "Add note", reply=False)
+    (opened,) = bot.slack.wait_for("views.open")
+    note = "Runs: <https://mlflow.example/r?a=1&b=2|MLflow runs>, docs <https://docs.example> <@U2>"
+    bot.client.view_submission(
+        opened.args["view"]["callback_id"],
+        {
+            "note_answer": {
+                "note_answer": {"type": "radio_buttons", "selected_option": {"value": "yes"}}
+            },
+            "note_text": {"note_text": {"type": "plain_text_input", "value": note}},
+        },
+        private_metadata=opened.args["view"]["private_metadata"],
+    )
+    message = bot.slack.wait_for("response_url", count=2)[-1].args
+    while "Yes" in buttons(message):
+        message = person.answer(message, "Yes")
+    text = text_of(person.command("status Fraud ML"))
+    assert (
+        "Runs: <https://mlflow.example/r?a=1&amp;b=2|MLflow runs>, docs <https://docs.example>"
+        in text
+    )
+    assert "&lt;https" not in text and "&gt;," not in text
+    assert "<@U2>" not in text and "&lt;@U2&gt;" in text  # mentions in notes stay text
+
+
 def test_buttons_and_forms_posted_with_the_old_short_payload_keys_still_work(bot):
     """Messages posted before the payload keys had names ({"a", "c", "v"} on buttons, "r" in
     the note form) stay in Slack for years; clicking them must still answer the question."""

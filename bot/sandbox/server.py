@@ -39,6 +39,7 @@ from bot.sandbox.signed import BotAnswer, SlackSender
 from bot.sandbox.slack_api import FakeSlack
 from bot.sandbox.slack_api.limits import message_error, view_problems
 from bot.web import SLACK_PATH, Server, WebApp
+from messages import linkify
 
 log = logging.getLogger(__name__)
 
@@ -314,7 +315,9 @@ class Sandbox:
         if not text:
             return {"ok": True}
         if not text.startswith("/"):
-            self.slack.add_message(channel, text, user=user)
+            # As Slack's client sends a typed message: escaped, with @name, #channel and
+            # URLs (also typed as <https://…|label>) made into mentions and links.
+            self.slack.add_message(channel, linkify(self._escape_mentions(text)), user=user)
             return {"ok": True}
         command, _, rest = text.partition(" ")
         if command != self.slash_command:

@@ -102,6 +102,19 @@ def test_plain_text_is_a_message_and_unknown_commands_get_slackbots_answer(sandb
     assert "Slackbot" not in state(sandbox, ALAN, GENERAL)["messages"]
 
 
+def test_a_typed_message_shows_links_and_mentions_as_slack_does(sandbox):
+    text = (
+        "see https://mlflow.example/x?a=1&b=2, <https://docs.example|the docs> @grace #ml-platform"
+    )
+    post(sandbox, "/sandbox/send", user=ALAN, channel=GENERAL, text=text)
+    seen = state(sandbox, ALAN, GENERAL)["messages"]
+    assert 'href="https://mlflow.example/x?a=1&amp;b=2"' in seen
+    assert 'href="https://docs.example"' in seen and ">the docs</a>" in seen
+    assert '<span class="bk-mention">@Grace Hopper</span>' in seen
+    assert '<span class="bk-mention">#ml-platform</span>' in seen
+    assert "&lt;https" not in seen
+
+
 def test_command_text_arrives_escaped_like_slack_sends_it(sandbox):
     escaped = sandbox._escape_mentions("digest #ml-platform for @grace & <team> #nowhere")
     assert escaped == (
