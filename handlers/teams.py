@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
 from bot.errors import Forbidden, UserError
-from bot.mrkdwn import escape
+from bot.mrkdwn import escape, plain
 from bot.services import channels, overview, permissions
 from bot.services import home as home_service
 from bot.services import teams as team_service
@@ -55,8 +55,9 @@ def team(req: Req, text: str) -> None:
 
 
 def _shown(req: Req, error: UserError) -> str:
-    """An error as a modal field shows it: at most 150 characters."""
-    return error.text_for(req.settings.slash_command)[:150]
+    """An error as a modal field shows it: plain text (Slack shows no mrkdwn there, so
+    `Fraud ML` would keep its backticks), at most 150 characters."""
+    return plain(error.text_for(req.settings.slash_command))[:150]
 
 
 def _input(values: dict, block: str, action: str) -> dict:
