@@ -319,6 +319,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from bot.models import Workspace
     from bot.services import export as export_service
     from bot.services.teams import find_team
+    from messages import plural
 
     settings = _settings(args, require_slack=False)
     runtime = _existing_database(settings)
@@ -363,7 +364,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         sys.stdout.buffer.write(payload)
         sys.stdout.buffer.flush()
-    summary = f"{len(data.answers)} answers and {len(data.level_changes)} level changes"
+    summary = (
+        f"{plural(len(data.answers), 'answer')} and "
+        f"{plural(len(data.level_changes), 'level change')}"
+    )
     if data.empty:
         print(f"mlops-bot: nothing to export yet ({summary})", file=sys.stderr)
     elif args.output:
@@ -493,6 +497,7 @@ def cmd_secrets_rotate(args: argparse.Namespace) -> int:
     from bot.app import Runtime
     from bot.crypto import KEYS_VARIABLE, TokenCipher
     from bot.installations import rotate_tokens
+    from messages import plural
 
     settings = _settings(args, require_slack=False)
     if not settings.token_encryption_keys:
@@ -510,13 +515,16 @@ def cmd_secrets_rotate(args: argparse.Namespace) -> int:
     finally:
         runtime.engine.dispose()
     print(
-        f"{result.rotated} token(s) re-encrypted with the first key, "
-        f"{result.current} already current, of {result.total} installation(s)"
+        f"{plural(result.rotated, 'token')} re-encrypted with the first key, "
+        f"{result.current} already current, of {plural(result.total, 'installation')}"
     )
     if result.unreadable:
+        one = len(result.unreadable) == 1
         print(
-            f"mlops-bot: {len(result.unreadable)} token(s) open with none of the keys and were "
-            f"left as they are ({', '.join(result.unreadable)}): add the key they were "
+            f"mlops-bot: {plural(len(result.unreadable), 'token')} "
+            f"{'opens' if one else 'open'} with none of the keys and "
+            f"{'was left as it is' if one else 'were left as they are'} "
+            f"({', '.join(result.unreadable)}): add the key {'it was' if one else 'they were'} "
             f"encrypted with to {KEYS_VARIABLE} and run this again, or reinstall there",
             file=sys.stderr,
         )

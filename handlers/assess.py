@@ -27,7 +27,7 @@ from bot.services.assessments import NOTE_MAX, Outcome
 from handlers.base import Req, dm, from_view, listener, parse_value, reply
 from handlers.commands import subcommand
 from handlers.ids import Action, Block, Callback
-from messages import render
+from messages import plural, render
 
 log = logging.getLogger(__name__)
 
@@ -314,7 +314,7 @@ def on_assess_step(req: Req) -> None:
     notice = (
         "An assessment was already in progress; resuming it."
         if resumed
-        else f"Updating *{escape(step.title)}*: {len(step.capability_ids)} question(s)."
+        else f"Updating *{escape(step.title)}*: {plural(len(step.capability_ids), 'question')}."
     )
     reply(req, render("question", question=question, notice=notice), replace=not from_view(req))
 

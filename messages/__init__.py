@@ -49,6 +49,11 @@ def answer_label(value: Any) -> str:
     return ANSWER_LABELS.get(str(value), "Not answered")
 
 
+def plural(count: Any, noun: str, many: str | None = None) -> str:
+    """A count with its noun in the right number: "1 question", "2 questions", "0 days"."""
+    return f"{count} {noun if count == 1 else (many or noun + 's')}"
+
+
 def progress_bar(done: int, total: int, width: int = 10) -> str:
     """A text bar such as `▰▰▰▰▱▱▱▱▱▱`, readable on every Slack client."""
     filled = round(width * done / total) if total else width
@@ -177,6 +182,7 @@ def _environment() -> Environment:
     env.filters["linkify"] = linkify
     env.filters["merge"] = lambda base, extra: {**base, **extra}
     env.filters["mention"] = mention
+    env.filters["plural"] = plural
     env.globals["progress_bar"] = progress_bar
     env.globals["level_label"] = level_label
     env.globals["checklist"] = DEFAULT_CHECKLIST

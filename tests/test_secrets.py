@@ -118,12 +118,15 @@ def test_rotation_with_old_and_new_keys(engine, database_url, tmp_path):
     )
     assert rotated.returncode == 0, rotated.stderr
     assert "re-encrypting bot tokens: 1/1" in rotated.stderr
-    assert "1 token(s) re-encrypted with the first key, 0 already current" in rotated.stdout
+    assert (
+        "1 token re-encrypted with the first key, 0 already current, of 1 installation"
+        in rotated.stdout
+    )
     assert "the others can leave TOKEN_ENCRYPTION_KEYS" in rotated.stdout
     again = mlops_bot(
         "secrets", "rotate", database_url=database_url, keys=f"{new},{old}", cwd=tmp_path
     )
-    assert "0 token(s) re-encrypted with the first key, 1 already current" in again.stdout
+    assert "0 tokens re-encrypted with the first key, 1 already current" in again.stdout
 
     # Step 3: the old key is removed; the bot works with the new one alone.
     assert token_with(runtime, new) == NEW_TOKEN
@@ -137,7 +140,10 @@ def test_rotation_with_old_and_new_keys(engine, database_url, tmp_path):
         "secrets", "rotate", database_url=database_url, keys=generate_key(), cwd=tmp_path
     )
     assert stranger.returncode == 1
-    assert "1 token(s) open with none of the keys" in stranger.stderr and "T2" in stranger.stderr
+    assert (
+        "1 token opens with none of the keys and was left as it is" in stranger.stderr
+        and "T2" in stranger.stderr
+    )
     assert token_with(runtime, new) == NEW_TOKEN
 
 
