@@ -54,6 +54,17 @@ def plural(count: Any, noun: str, many: str | None = None) -> str:
     return f"{count} {noun if count == 1 else (many or noun + 's')}"
 
 
+def step_headline(step: Any, left: Any = ()) -> str:
+    """What a next step is about, in words: its title while none of it is done, else what is
+    left of it ("A/B testing is what's left"), so a step never names work already done."""
+    left = tuple(left or ())
+    if not left or set(left) >= set(step.capability_ids):
+        return step.title
+    titles = [DEFAULT_CHECKLIST.capability(cid).title for cid in left]
+    named = titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " and " + titles[-1]
+    return f"{named} {'is' if len(titles) == 1 else 'are'} what's left"
+
+
 def progress_bar(done: int, total: int, width: int = 10) -> str:
     """A text bar such as `▰▰▰▰▱▱▱▱▱▱`, readable on every Slack client."""
     filled = round(width * done / total) if total else width
@@ -184,6 +195,7 @@ def _environment() -> Environment:
     env.filters["mention"] = mention
     env.filters["plural"] = plural
     env.globals["progress_bar"] = progress_bar
+    env.globals["step_headline"] = step_headline
     env.globals["level_label"] = level_label
     env.globals["checklist"] = DEFAULT_CHECKLIST
     return env

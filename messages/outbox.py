@@ -20,7 +20,7 @@ from bot.domain import level_label
 from bot.models import Cadence, utcnow
 from bot.outbox import Claimed, DeliveryKind, Rendered, Renderer, one_by_one
 from bot.services import digests, nudges
-from messages import render
+from messages import render, step_headline
 
 
 def _message(name: str, **context) -> Rendered:
@@ -56,7 +56,15 @@ def level_change(session: Session, row: Claimed, settings: Settings) -> Rendered
         from_label=None if found.from_level is None else level_label(found.from_level),
         to_label=level_label(found.to_level),
         changed_by=found.changed_by,
-        next_step=None if step is None else {"number": step.number, "title": step.title},
+        next_step=(
+            None
+            if step is None
+            else {
+                "number": step.number,
+                "title": step.title,
+                "headline": step_headline(step, found.left),
+            }
+        ),
         team_id=found.team_id,
         command=settings.slash_command,
     )
@@ -97,6 +105,7 @@ def nudge_batch(
             step={
                 "number": step.number,
                 "title": step.title,
+                "headline": step_headline(step, found.left),
                 "why": step.why,
                 "tools": ", ".join(step.tools),
             },

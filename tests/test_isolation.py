@@ -431,8 +431,9 @@ def test_note_modal_submitted_with_the_other_workspaces_assessment_records_nothi
 
 
 def next_weekday_0930() -> datetime:
-    """A moment when daily digests and weekday nudges are both due (in UTC)."""
-    moment = (utcnow() + timedelta(days=1)).replace(hour=9, minute=30, second=0, microsecond=0)
+    """A moment when daily digests and weekday nudges are both due (in UTC): a week on, as
+    the teams' assessments just now count as contact for the weekly nudges."""
+    moment = (utcnow() + timedelta(days=7)).replace(hour=9, minute=30, second=0, microsecond=0)
     while moment.weekday() >= 5:
         moment += timedelta(days=1)
     return moment

@@ -242,6 +242,7 @@ def test_nudge_and_reminder_for_the_worst_name():
             step={
                 "number": step.number,
                 "title": step.title,
+                "headline": step.title,
                 "why": step.why,
                 "tools": ", ".join(step.tools),
             },
@@ -263,7 +264,11 @@ def test_level_change_announcement_for_the_worst_name():
                 from_label=from_label,
                 to_label=level_label(1),
                 changed_by="U1",
-                next_step={"number": 9, "title": DEFAULT_CHECKLIST.steps[-1].title},
+                next_step={
+                    "number": 9,
+                    "title": DEFAULT_CHECKLIST.steps[-1].title,
+                    "headline": DEFAULT_CHECKLIST.steps[-1].title,
+                },
                 team_id=1,
                 command="/mlops",
             )

@@ -371,6 +371,7 @@ class Announcement:
     to_level: int
     changed_by: str
     next_step: Step | None
+    left: tuple[str, ...] = ()  # the next step's capabilities not yet in place
 
 
 def announcement_for(session: Session, row: Claimed) -> Announcement | None:
@@ -383,5 +384,11 @@ def announcement_for(session: Session, row: Claimed) -> Announcement | None:
         return None
     state = team_states(session, row.workspace_id, [team])[0]
     return Announcement(
-        team.id, team.name, change.from_level, change.to_level, change.changed_by, state.next_step
+        team.id,
+        team.name,
+        change.from_level,
+        change.to_level,
+        change.changed_by,
+        state.next_step,
+        state.left,
     )

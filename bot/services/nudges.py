@@ -3,7 +3,8 @@
 A nudge is a direct message to each owner of a team, on a weekday morning in that owner's
 own time zone, naming the team's next step. It is due per owner (`team_owners.last_nudged_at`)
 because co-owners live in different zones. Nothing goes to a team that is snoozed or stopped,
-has nothing left to do, or was nudged within its cadence, nor to a deactivated person. A team
+has nothing left to do, or was in touch within its cadence (nudged, assessed or reassessed,
+or pressed "Done"), nor to a deactivated person. A team
 whose last assessment is older than the stale limit gets, every four weeks, a reminder to reassess
 instead of that morning's nudge.
 
@@ -26,12 +27,15 @@ from sqlalchemy.orm import Session, selectinload
 from bot.config import Settings
 from bot.domain import Step
 from bot.errors import COMMAND, UserError
-from bot.models import Cadence, Team, TeamOwner, TeamReminder, utcnow
+from bot.models import Assessment, Cadence, Team, TeamOwner, TeamReminder, utcnow
 from bot.outbox import Claimed, DeliveryKind, enqueue, enqueue_many
 from bot.scheduling import CADENCE_DAYS, cadence_elapsed, nudge_day, zone
 from bot.services import people
 from bot.services.teams import resolve_team as resolve_team_named
 from bot.services.teams import team_states
+
+CONTACT_LOOKBACK = timedelta(days=max(CADENCE_DAYS.values()))
+"""How far back a "Done" can still hold back a nudge: the longest cadence."""
 
 USERS_INFO_PER_TICK = 50
 """users.info calls one tick may make (Tier 4 allows 100+/min, and requests use it too)."""
@@ -143,6 +147,34 @@ def parse_snooze(text: str, now: datetime, timezone: str | None) -> tuple[dateti
 # ---------------------------------------------------------------------------- what is due
 
 
+def _last_contacts(session: Session, workspace_id: str, now: datetime) -> dict[int, datetime]:
+    """When each team last dealt with the bot itself, up to `now`: an assessment or a
+    reassessment finished (`last_assessed_at`), or a "Done, update my answers" pressed (it
+    starts a run of just that step). A nudge soon after would ask for what was just done.
+    Moments after `now` are left out, so a tick for an earlier moment (`jobs due --at`)
+    is not held back by what happened since."""
+    contacts: dict[int, datetime] = {}
+    for team_id, assessed in session.execute(
+        select(Team.id, Team.last_assessed_at).where(
+            Team.workspace_id == workspace_id,
+            Team.last_assessed_at.is_not(None),
+            Team.last_assessed_at <= now,
+        )
+    ):
+        contacts[team_id] = assessed
+    # Runs of one step only ("Done") have capability_ids; full runs count when they finish.
+    for team_id, started, capability_ids in session.execute(
+        select(Assessment.team_id, Assessment.started_at, Assessment.capability_ids).where(
+            Assessment.workspace_id == workspace_id,
+            Assessment.started_at > now - CONTACT_LOOKBACK,
+            Assessment.started_at <= now,
+        )
+    ):
+        if capability_ids and (team_id not in contacts or started > contacts[team_id]):
+            contacts[team_id] = started
+    return contacts
+
+
 def enqueue_due(
     session: Session,
     client: WebClient | None,
@@ -165,6 +197,7 @@ def enqueue_due(
         people.refresh_stale(session, client, workspace_id, owner_ids, budget=USERS_INFO_PER_TICK)
     cache = people.cached(session, workspace_id, owner_ids)
     stale_before = now - timedelta(days=settings.stale_after_days)
+    contacts = _last_contacts(session, workspace_id, now)
 
     candidates: dict[int, list[tuple[TeamOwner, date]]] = defaultdict(list)
     teams: dict[int, Team] = {}
@@ -193,7 +226,11 @@ def enqueue_due(
             owner.last_nudged_at = now
             counts["reminder"] += 1
             continue
-        if cadence_elapsed(cadence, owner.last_nudged_at, day, person.timezone):
+        last = max(
+            (moment for moment in (owner.last_nudged_at, contacts.get(team.id)) if moment),
+            default=None,
+        )
+        if cadence_elapsed(cadence, last, day, person.timezone):
             candidates[team.id].append((owner, day))
 
     if not candidates:
@@ -277,6 +314,7 @@ class Nudge:
     level: int
     progress: str
     step: Step
+    left: tuple[str, ...] = ()  # the step's capabilities not yet in place
 
 
 def nudges_for(session: Session, rows: list[Claimed]) -> dict[int, Nudge | None]:
@@ -320,6 +358,7 @@ def nudges_for(session: Session, rows: list[Claimed]) -> dict[int, Nudge | None]
                 state.report.level,
                 state.report.progress_text,
                 state.next_step,
+                state.left,
             )
     return found
 

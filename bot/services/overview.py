@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.domain import Step
 from bot.models import LevelChange, Team
 from bot.services.teams import team_states
 
@@ -27,6 +28,8 @@ class TeamRow:
     progress: str
     next_step: str | None
     assessed_at: datetime | None
+    step: Step | None = None  # the next step, and what is left of it, for its headline
+    left: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,8 @@ def teams_overview(session: Session, workspace_id: str, page: int = 1) -> Overvi
             progress=state.report.progress_text if state.answers else "",
             next_step=state.next_step.title if state.next_step and state.answers else None,
             assessed_at=state.team.last_assessed_at,
+            step=state.next_step if state.answers else None,
+            left=state.left,
         )
         for state in team_states(session, workspace_id, teams)
     ]

@@ -92,6 +92,15 @@ class TeamState:
     def values(self) -> dict[str, Answer]:
         return {cap: record.value for cap, record in self.answers.items()}
 
+    @property
+    def left(self) -> tuple[str, ...]:
+        """The capabilities of the next step not yet in place (not YES), in asking order."""
+        if self.next_step is None:
+            return ()
+        return tuple(
+            cid for cid in self.next_step.capability_ids if self.values.get(cid) != Answer.YES
+        )
+
 
 def team_states(
     session: Session,

@@ -14,6 +14,7 @@ import pytest
 from bot.models import Cadence, TeamReminder, utcnow
 from handlers.ids import DeliveryAction
 from tests.delivery.conftest import assert_valid_message, buttons, key_of, posts
+from tests.driver import Person, run_assessment
 
 MONDAY_0930_BERLIN = datetime(2026, 11, 30, 8, 30, tzinfo=UTC)
 
@@ -296,3 +297,64 @@ def test_owners_time_zones_are_cached_and_a_rate_limit_stops_the_lookups(bot, or
 
 def nudges_to_all(bot) -> list:
     return [c for c in posts(bot.slack) if key_of(c).startswith("nudge:")]
+
+
+# ---------------------------------------------------------------------------- contact
+
+
+def weekday_0930_utc(after: datetime, days: int = 0) -> datetime:
+    """The first weekday 09:30 UTC at least `days` days after `after` (a nudge morning)."""
+    moment = (after + timedelta(days=days)).replace(hour=9, minute=30, second=0, microsecond=0)
+    while moment <= after + timedelta(days=days) or moment.weekday() >= 5:
+        moment += timedelta(days=1)
+    return moment
+
+
+def test_assessed_at_0610_is_not_nudged_at_0930_that_day(bot, org, run_tick):
+    """The assessment is contact: the cadence counts from it, as from a nudge."""
+    bot.slack.add_user("UOWNER", tz="Europe/Berlin")
+    assessed = datetime(2026, 11, 30, 5, 10, tzinfo=UTC)  # Monday 06:10 in Berlin
+    org.team("Fraud ML", yes=1, assessed_at=assessed)
+    # A tick for a moment before the assessment is not held back by it.
+    assert run_tick(MONDAY_0930_BERLIN - timedelta(days=7))["nudge"] == 1
+    assert run_tick(MONDAY_0930_BERLIN)["nudge"] == 0  # a week after that nudge, but assessed
+    assert run_tick(MONDAY_0930_BERLIN + timedelta(days=3))["nudge"] == 0  # Thursday
+    assert run_tick(MONDAY_0930_BERLIN + timedelta(days=7))["nudge"] == 1  # a week on
+
+
+def test_a_reassessment_through_slack_counts_as_contact(bot, org, run_tick):
+    bot.slack.add_user("UOWNER", tz="UTC")
+    person = Person(bot, user_id="UOWNER", channel_id="CFRAUD")
+    run_assessment(person, "Fraud ML", {"data_versioning": "yes"})
+    finished = utcnow()
+    assert run_tick(weekday_0930_utc(finished))["nudge"] == 0  # the next morning
+    later = weekday_0930_utc(finished, days=7)
+    assert run_tick(later)["nudge"] == 1
+    assert nudges_to(bot, "UOWNER")[0].args["text"].startswith("Next step for Fraud ML")
+
+
+def test_done_on_a_nudge_counts_as_contact(bot, org, run_tick):
+    bot.slack.add_user("UOWNER", tz="UTC")
+    long_ago = utcnow() - timedelta(days=30)
+    team = org.team("Fraud ML", yes=1, assessed_at=long_ago)
+    first = weekday_0930_utc(long_ago, days=7)
+    assert run_tick(first)["nudge"] == 1
+    message = bot.slack.messages["DUOWNER"][-1]
+    done = buttons(message)[DeliveryAction.DONE]
+    answer = press(bot, message, DeliveryAction.DONE, value=done["value"])
+    assert "question 1 of 2" in json.dumps(answer.args)  # step 2: tracking and registry
+    pressed = utcnow()
+    # A week after the nudge, but the morning after "Done": nothing yet.
+    assert run_tick(max(weekday_0930_utc(pressed), first + timedelta(days=7)))["nudge"] == 0
+    assert run_tick(weekday_0930_utc(pressed, days=7))["nudge"] == 1
+    assert [key_of(c).split(":")[1] for c in nudges_to(bot, "UOWNER")] == [str(team)] * 2
+
+
+def test_a_nudge_names_what_is_left_of_a_step_half_done(bot, org, run_tick):
+    bot.slack.add_user("UOWNER", tz="Europe/Berlin")
+    org.team("Fraud ML", yes=6)  # L1's five and CI/CD: only A/B testing is left of step 5
+    run_tick(MONDAY_0930_BERLIN)
+    (nudge,) = nudges_to(bot, "UOWNER")
+    assert_valid_message(nudge.args)
+    assert "*Step 5: A/B testing is what's left*" in json.dumps(nudge.args["blocks"])
+    assert nudge.args["text"] == "Next step for Fraud ML: Step 5, A/B testing is what's left"

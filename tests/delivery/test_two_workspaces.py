@@ -48,9 +48,10 @@ class Two:
 
 
 def next_monday_0830_utc() -> datetime:
-    """09:30 in Berlin on the next Monday: a nudge morning and past the 09:00 digests."""
+    """09:30 in Berlin on a Monday at least a week away: a nudge morning past the 09:00
+    digests, and a week after the assessments just now (they count as contact)."""
     today = utcnow().astimezone(UTC).replace(hour=8, minute=30, second=0, microsecond=0)
-    return today + timedelta(days=7 - today.weekday())
+    return today + timedelta(days=(7 - today.weekday()) % 7 + 7)
 
 
 @pytest.fixture
