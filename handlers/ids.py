@@ -19,6 +19,7 @@ class Action(StrEnum):
     OPEN_HISTORY = "open_history"
     TEAMS_PAGE = "teams_page"
     EDIT_TEAM = "edit_team"
+    NEW_TEAM = "team_new"  # in the edit form: switch to a blank "New team" form
     # inputs inside modals
     NOTE_ANSWER = "note_answer"
     NOTE_TEXT = "note_text"

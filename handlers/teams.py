@@ -26,6 +26,35 @@ def check_may_edit(req: Req, team) -> None:
     permissions.check_may_edit_team(req.session, req.client, req.settings, team, req.user_id)
 
 
+def _home_team(req: Req):
+    """The team whose home this channel is, if it is one team's and the person may edit it
+    (anyone else gets the "New team" form, as in any other channel)."""
+    if not req.channel_id:
+        return None
+    bound = team_service.teams_in_channel(req.session, req.team_id, req.channel_id)
+    if len(bound) != 1:
+        return None
+    try:
+        check_may_edit(req, bound[0])
+    except Forbidden:
+        return None
+    return bound[0]
+
+
+def _team_form(req: Req, existing, name: str, channel_id: str, origin: str) -> dict:
+    """The create/edit form: an existing team's, or a new one's with `name` and the channel.
+    `origin` is the channel the command was typed in."""
+    metadata = json.dumps({"team_id": existing.id if existing else None, "channel_id": origin})
+    return render(
+        "team_modal",
+        team=existing,
+        name=existing.name if existing else name,
+        channel_id=(existing.home_channel_id if existing else channel_id) or "",
+        owners=[o.user_id for o in existing.owners] if existing else [req.user_id],
+        metadata=metadata,
+    )
+
+
 @subcommand("team")  # the admin check may refresh the users.info cache
 def team(req: Req, text: str) -> None:
     existing = None
@@ -33,19 +62,11 @@ def team(req: Req, text: str) -> None:
     if text.strip():
         name = team_service.clean_team_name(text)
         existing = team_service.find_team(req.session, req.team_id, name)
-    if existing is not None:
-        check_may_edit(req, existing)
-    metadata = json.dumps(
-        {"team_id": existing.id if existing else None, "channel_id": req.channel_id or ""}
-    )
-    view = render(
-        "team_modal",
-        team=existing,
-        name=existing.name if existing else name,
-        channel_id=(existing.home_channel_id if existing else req.channel_id) or "",
-        owners=[o.user_id for o in existing.owners] if existing else [req.user_id],
-        metadata=metadata,
-    )
+        if existing is not None:
+            check_may_edit(req, existing)
+    else:  # in a team's home channel, the team means that team, as every other command does
+        existing = _home_team(req)
+    view = _team_form(req, existing, name, req.channel_id or "", req.channel_id or "")
     try:
         req.client.views_open(trigger_id=req.body["trigger_id"], view=view)
     except SlackApiError as error:
@@ -125,6 +146,24 @@ def on_team_submitted(req: Req) -> None:
     )
 
 
+@listener(writes=False)
+def on_new_team(req: Req) -> None:
+    """"New team" in a team's form: the same modal becomes a blank form for a new team. Its
+    channel starts empty when the channel is already that team's home (a channel with two
+    teams would need a name in every command)."""
+    req.ack()
+    view = req.body.get("view") or {}
+    try:
+        origin = str(json.loads(view.get("private_metadata") or "{}").get("channel_id") or "")
+    except (ValueError, AttributeError):
+        origin = ""
+    channel = origin
+    if channel and team_service.teams_in_channel(req.session, req.team_id, channel):
+        channel = ""
+    form = _team_form(req, None, "", channel, origin)
+    req.client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=form)
+
+
 @subcommand("teams", writes=False)
 def teams(req: Req, text: str) -> None:
     page = int(text) if text.strip().isdigit() else 1
@@ -154,6 +193,7 @@ def on_home_opened(req: Req) -> None:
 
 def register(app: App, settings: Settings) -> None:
     app.view(Callback.TEAM_MODAL)(on_team_submitted)
+    app.action(Action.NEW_TEAM)(on_new_team)
     app.action(f"{Action.TEAMS_PAGE}_prev")(on_teams_page)
     app.action(f"{Action.TEAMS_PAGE}_next")(on_teams_page)
     app.event("app_home_opened")(on_home_opened)

@@ -42,7 +42,7 @@ def test_team_form_errors_are_plain_text(bot):
     Person(bot).command("assess Taken")
     bot.slack.add_user("U3", is_admin=False)
     bot.slack.add_channel("GSECRET", is_member=False, is_private=True)
-    bot.client.command("team")
+    bot.client.command("team", channel_id="C2")  # C1 is Taken's home: there it edits Taken
     (new,) = bot.slack.wait_for("views.open")
     new_view = new.args["view"]
     bot.client.command("team Taken")

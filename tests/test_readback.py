@@ -225,7 +225,7 @@ def test_team_modal_creates_and_edits(bot):
 def test_team_modal_errors_stay_in_the_modal(bot):
     person = Person(bot)
     person.command("assess Taken")
-    bot.client.command("team")
+    bot.client.command("team", channel_id="C2")  # in C1, Taken's home, it would edit Taken
     (opened,) = bot.slack.wait_for("views.open")
     for name, owners, says in [
         ("taken", ["U1"], "already a team called Taken"),
