@@ -154,6 +154,7 @@ class Sandbox:
         )
         upgrade(self.database_url)
         self.runtime = Runtime.from_settings(self.settings)
+        self.clock.attach(self.runtime.engine)  # where the last run left it, if it ran before
         if self.demo:
             from bot.sandbox.demo import seed
 
@@ -440,9 +441,9 @@ class Sandbox:
                     target = target.replace(tzinfo=UTC)
             else:
                 target = self.clock.preset(str(data.get("preset") or ""))
-        except ValueError as error:
+            now = self.clock.jump(target)
+        except ValueError as error:  # not a time, or one in the past (ClockBackwards)
             return {"ok": False, "error": str(error)}
-        now = self.clock.jump(target)
         try:
             counts = self.tick(now)
         except Exception as error:

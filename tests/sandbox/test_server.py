@@ -19,10 +19,12 @@ from sqlalchemy import select
 from bot.domain import compute_level
 from bot.models import AnswerRecord, Assessment, LevelChange, Team
 from bot.sandbox import workspace
-from bot.sandbox.clock import SandboxClock, next_weekday_at
+from bot.sandbox.clock import CLOCK_TABLE, ClockBackwards, SandboxClock, next_weekday_at
 from bot.sandbox.demo import DEMO_TEAMS
+from bot.sandbox.server import Sandbox
 from bot.sandbox.slack_api import FakeSlack
 from bot.services.teams import current_answers
+from tests.conftest import fresh_sqlite_url
 
 ADA, GRACE, ALAN = "U0ADA", "U0GRACE", "U0ALAN"
 GENERAL, PLATFORM = "C0GENERAL", "C0MLPLATFORM"
@@ -145,13 +147,50 @@ def test_jumping_the_clock_runs_the_worker_and_the_digest_arrives(sandbox):
 
     refused = post(sandbox, "/sandbox/clock", user=ADA, at="not a time")
     assert refused["ok"] is False and refused["error"]
+    back = post(sandbox, "/sandbox/clock", user=ADA, at=(now - timedelta(days=2)).isoformat())
+    assert back["ok"] is False
+    assert back["error"].startswith("The sandbox clock only moves forward: it is already Mon")
+    assert sandbox.clock.now() >= now
 
 
-def test_the_clock_moves_forward_only():
+def test_the_clock_is_kept_across_a_restart_and_nudges_keep_coming(tmp_path):
+    """Jump to 2027, restart: the clock is where it was, so the nudges sent "in 2027" do not
+    silence the next ones (started on real time, the sandbox would send none for a year)."""
+    database_url = fresh_sqlite_url(tmp_path)
+
+    def started() -> Sandbox:
+        return Sandbox(database_url=database_url, port=0, demo=True, tick_seconds=0).start()
+
+    first = started()
+    try:
+        monday = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+        answer = post(first, "/sandbox/clock", user=ADA, at=monday.isoformat())
+        assert answer["ok"], answer
+        assert answer["counts"]["nudge"] > 0  # the demo's owners, in 2027
+    finally:
+        first.stop()
+
+    second = started()
+    try:
+        assert second.clock.now() >= monday
+        assert "Mon 04 Jan 2027" in state(second, ADA, GENERAL)["clock"]["label"]
+        answer = post(second, "/sandbox/clock", user=ADA, preset="week")
+        assert answer["ok"], answer
+        assert answer["counts"]["nudge"] > 0  # a week on, the owners are nudged again
+        with second.runtime.engine.connect() as connection:
+            (offset,) = connection.execute(select(CLOCK_TABLE.c.offset_seconds)).one()
+        assert offset > (monday - datetime.now(UTC)).total_seconds()
+    finally:
+        second.stop()
+
+
+def test_the_clock_moves_forward_only_and_says_so():
     clock = SandboxClock()
     later = clock.jump(datetime.now(UTC) + timedelta(days=3))
-    assert clock.jump(datetime.now(UTC) - timedelta(days=1)) >= later
+    with pytest.raises(ClockBackwards, match="only moves forward: it is already"):
+        clock.jump(datetime.now(UTC) - timedelta(days=1))
     assert clock.now() >= later
+    assert clock.jump(later) >= later  # the time it shows, picked to the minute, is no jump back
     monday = next_weekday_at(datetime(2026, 11, 30, 9, 0, tzinfo=UTC), 0, 9)
     assert monday == datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
     assert next_weekday_at(datetime(2026, 11, 27, 6, 0, tzinfo=UTC), 0, 9) == datetime(
