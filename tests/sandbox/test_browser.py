@@ -81,6 +81,9 @@ def test_assess_to_level_one_then_app_home_then_the_digest(page, sandbox):
 
     expect(conversation).to_contain_text("L1 · ML pipeline")
     expect(conversation).to_contain_text("5 of 9 for L2")
+    # The note typed as <https://…> is a link on the card, not a link in literal brackets.
+    expect(conversation.locator('a.bk-link[href="https://mlflow.example"]')).to_have_count(1)
+    expect(conversation).not_to_contain_text("<https://")
     # The conversation updated one message in place; it never piled up new ones.
     expect(page.locator(".msg-ephemeral")).to_have_count(1)
     # The level change is announced to the digest channel within seconds, by the worker.
