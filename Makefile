@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run sandbox test test-fast lint format migrate lock mutate clean
+.PHONY: install run sandbox test test-fast lint format migrate lock mutate screenshots clean
 
 $(STAMP): pyproject.toml requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'
@@ -41,6 +41,19 @@ mutate: install
 	rm -rf mutants
 	$(BIN)/mutmut run --max-children $${MUTATE_CHILDREN:-2} $(MUTANTS)
 	$(BIN)/python tools/mutation_score.py
+
+## Retake the README's screenshots: the browser test that assesses, opens App Home and jumps to
+## the digest saves them (Debian's Chromium, /usr/bin/chromium), then they are copied here.
+SHOTS := artifacts/sandbox
+screenshots: install
+	rm -f $(SHOTS)/02-assessment-in-progress.png $(SHOTS)/03-level-card.png \
+		$(SHOTS)/04-app-home.png $(SHOTS)/05-digest.png
+	$(BIN)/python -m pytest -q \
+		'tests/sandbox/test_browser.py::test_assess_to_level_one_then_app_home_then_the_digest[http]'
+	cp $(SHOTS)/02-assessment-in-progress.png docs/screenshots/assessment.png
+	cp $(SHOTS)/03-level-card.png docs/screenshots/level-card.png
+	cp $(SHOTS)/04-app-home.png docs/screenshots/app-home.png
+	cp $(SHOTS)/05-digest.png docs/screenshots/digest.png
 
 lint: install
 	$(BIN)/ruff check .
