@@ -30,6 +30,7 @@ from bot.models import Workspace, utcnow
 from bot.observability import record_tick
 from bot.outbox import DrainResult, Pacer, Sender
 from bot.services import digests, nudges, people, workspaces
+from messages import plural
 from messages.outbox import renderers
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,9 @@ def enqueue_due(
         # uninstalled workspaces keep their data for the retention period, then it goes
         purged = workspaces.purge_expired(session, runtime.settings.retention_days, now)
     if purged:
-        log.info("purged %s workspace(s) past retention: %s", len(purged), ", ".join(purged))
+        log.info(
+            "purged %s past retention: %s", plural(len(purged), "workspace"), ", ".join(purged)
+        )
         counts["purged"] = len(purged)
     for table, n in retention.purge(runtime.session_factory, runtime.settings, now).items():
         counts[f"purged_{table}"] = n

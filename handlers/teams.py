@@ -148,7 +148,7 @@ def on_team_submitted(req: Req) -> None:
 
 @listener(writes=False)
 def on_new_team(req: Req) -> None:
-    """"New team" in a team's form: the same modal becomes a blank form for a new team. Its
+    """ "New team" in a team's form: the same modal becomes a blank form for a new team. Its
     channel starts empty when the channel is already that team's home (a channel with two
     teams would need a name in every command)."""
     req.ack()

@@ -22,7 +22,7 @@ SOURCES = [
     *sorted((ROOT / "messages").glob("*.py")),
     *sorted((ROOT / "handlers").glob("*.py")),
     *sorted((ROOT / "bot" / "services").glob("*.py")),
-    ROOT / "bot" / "cli.py",
+    *sorted((ROOT / "bot").glob("*.py")),  # the command line and the operators' log lines
 ]
 HEDGED = re.compile(r"\b(?!https?\()\w+\(s\)")
 ONE_MANY = re.compile(
