@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 
 from bot.domain import DEFAULT_CHECKLIST, level_label
 from bot.mrkdwn import escape
@@ -54,13 +54,17 @@ def plural(count: Any, noun: str, many: str | None = None) -> str:
     return f"{count} {noun if count == 1 else (many or noun + 's')}"
 
 
-def step_headline(step: Any, left: Any = ()) -> str:
+def step_headline(step: Any, left: Any = (), checklist: Any = None) -> str:
     """What a next step is about, in words: its title while none of it is done, else what is
-    left of it ("A/B testing is what's left"), so a step never names work already done."""
+    left of it ("A/B testing is what's left"), so a step never names work already done.
+    `checklist` names the capabilities (the default checklist when not given)."""
     left = tuple(left or ())
     if not left or set(left) >= set(step.capability_ids):
         return step.title
-    titles = [DEFAULT_CHECKLIST.capability(cid).title for cid in left]
+    try:
+        titles = [(checklist or DEFAULT_CHECKLIST).capability(cid).title for cid in left]
+    except KeyError:  # a capability this checklist does not name: the step's title will do
+        return step.title
     named = titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " and " + titles[-1]
     return f"{named} {'is' if len(titles) == 1 else 'are'} what's left"
 
@@ -195,7 +199,10 @@ def _environment() -> Environment:
     env.filters["mention"] = mention
     env.filters["plural"] = plural
     env.globals["progress_bar"] = progress_bar
-    env.globals["step_headline"] = step_headline
+    # in templates, the capabilities are named by the checklist the template is rendered with
+    env.globals["step_headline"] = pass_context(
+        lambda ctx, step, left=(): step_headline(step, left, ctx.get("checklist"))
+    )
     env.globals["level_label"] = level_label
     env.globals["checklist"] = DEFAULT_CHECKLIST
     return env
