@@ -153,6 +153,8 @@ def on_new_team(req: Req) -> None:
     teams would need a name in every command)."""
     req.ack()
     view = req.body.get("view") or {}
+    if not view.get("id"):  # a click from a form Slack would always name: nothing to update
+        return
     try:
         origin = str(json.loads(view.get("private_metadata") or "{}").get("channel_id") or "")
     except (ValueError, AttributeError):
