@@ -73,3 +73,15 @@ def test_a_move_down_reads_as_one(bot, org, sender):
     (post,) = posts(bot.slack, "CHOME")
     assert "moved down to L0" in post.args["text"]
     assert_valid_message(post.args)
+
+
+def test_an_announcement_names_what_is_left_of_the_next_step(bot, org, sender):
+    """Through the front door: L1 reached with CI/CD already in place; the next step (5) is
+    only half to do, and the announcement says which half."""
+    person = Person(bot, channel_id="CHOME")
+    l1 = {cap: "yes" for cap in DEFAULT_CHECKLIST.required_for(1)}
+    run_assessment(person, "Fraud ML", {**l1, "cicd": "yes"})
+    sender.drain()
+    (announced,) = level_posts(bot.slack)
+    assert_valid_message(announced.args)
+    assert "Next step: *Step 5, A/B testing is what's left*" in str(announced.args["blocks"])
