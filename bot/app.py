@@ -47,7 +47,22 @@ class Runtime:
     @classmethod
     def from_settings(cls, settings: Settings, engine: Engine | None = None) -> Runtime:
         engine = engine or make_engine(settings.database_url)
+        configure_default_model(settings)
         return cls(settings, engine, make_session_factory(engine))
+
+
+def configure_default_model(settings: Settings) -> None:
+    """The model of workspaces that installed none: CHECKLIST_FILE, else Google's."""
+    from bot.domain import BUILTIN_MODELS, builtin_model, load_model
+    from bot.services import maturity
+
+    path = settings.checklist_file
+    if path is None:
+        maturity.configure_default(None)
+    elif path in BUILTIN_MODELS:
+        maturity.configure_default(builtin_model(path))
+    else:
+        maturity.configure_default(load_model(path))
 
 
 def signature_verifier(settings: Settings) -> RotatingSignatureVerifier:

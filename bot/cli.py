@@ -436,6 +436,126 @@ def cmd_workspace_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_model_validate(args: argparse.Namespace) -> int:
+    """Check a model file: every mistake on its own line, naming the line and the field."""
+    from bot.domain import ModelFileError, load_model
+
+    try:
+        model = load_model(args.file)
+    except ModelFileError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        count = len(error.problems)
+        print(
+            f"mlops-bot: {args.file} has {count} mistake{'s' if count != 1 else ''}",
+            file=sys.stderr,
+        )
+        return 1
+    print(
+        f"{args.file}: {model.title} ({model.name}, version {model.version}) is valid: "
+        f"{len(model.level_names)} levels (L0 to L{model.top_level}), "
+        f"{len(model.capabilities)} capabilities, {len(model.steps)} steps"
+    )
+    return 0
+
+
+def _model_session(args: argparse.Namespace):
+    from bot.db import session_scope
+
+    settings = _settings(args, require_slack=False)
+    runtime = _existing_database(settings)
+    _require_current_schema(settings)
+    return runtime, session_scope(runtime.session_factory)
+
+
+def cmd_model_install(args: argparse.Namespace) -> int:
+    """Install a built-in model or a model file in a workspace (and optionally make it primary)."""
+    from bot.domain import ModelFileError
+    from bot.errors import UserError
+    from bot.services import maturity
+
+    try:
+        model, source, source_format = maturity.resolve_source(args.model)
+    except ModelFileError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        print(f"mlops-bot: nothing installed; fix {args.model} first", file=sys.stderr)
+        return 1
+    runtime, scope = _model_session(args)
+    try:
+        with scope as session:
+            try:
+                row, replaced = maturity.install(
+                    session, args.workspace, model, source, source_format=source_format
+                )
+                switch = (
+                    maturity.use(session, args.workspace, model.name, "cli") if args.use else None
+                )
+            except UserError as error:
+                session.rollback()
+                print(f"mlops-bot: {error}", file=sys.stderr)
+                return 1
+            names = [
+                r.name + (" (primary)" if r.is_primary else "")
+                for r in maturity.installed(session, args.workspace)
+            ]
+    finally:
+        runtime.engine.dispose()
+    verb = "updated to" if replaced else "installed:"
+    print(f"{args.workspace}: {verb} {model.title} ({model.name}, version {model.version})")
+    if switch is not None and switch.changed:
+        print(
+            f"{len(switch.changed)} team(s) have a different level in it "
+            "(recorded as a model change, not announced)"
+        )
+    print("models: " + ", ".join(names))
+    return 0
+
+
+def cmd_model_list(args: argparse.Namespace) -> int:
+    """The models installed in a workspace, the primary first."""
+    from bot.db import read_only
+    from bot.services import maturity
+
+    runtime, scope = _model_session(args)
+    try:
+        with scope as session:
+            read_only(session)
+            rows = maturity.installed(session, args.workspace)
+            models = maturity.for_workspace(session, args.workspace)
+            lines = [
+                f"{m.name}\t{m.version}\t{'primary' if m is models.primary else 'also shown'}"
+                f"\t{m.title}"
+                for m in models.all
+            ]
+    finally:
+        runtime.engine.dispose()
+    if not rows:
+        print(f"{args.workspace}: no model installed; it uses the default:", file=sys.stderr)
+    print("\n".join(lines))
+    return 0
+
+
+def cmd_model_remove(args: argparse.Namespace) -> int:
+    """Remove an installed model that is not the primary one; answers stay."""
+    from bot.errors import UserError
+    from bot.services import maturity
+
+    runtime, scope = _model_session(args)
+    try:
+        with scope as session:
+            try:
+                maturity.remove(session, args.workspace, args.name)
+            except UserError as error:
+                session.rollback()
+                print(f"mlops-bot: {error}", file=sys.stderr)
+                return 1
+    finally:
+        runtime.engine.dispose()
+    print(f"{args.workspace}: removed {args.name}; every answer is kept")
+    return 0
+
+
 def cmd_person_forget(args: argparse.Namespace) -> int:
     """Remove one person's id (and names) from a workspace's data, on their request."""
     import re
@@ -656,6 +776,43 @@ def build_parser() -> argparse.ArgumentParser:
         "purge take), name, teams, teams with a level, first seen, installed or not.",
     )
     listing.set_defaults(func=cmd_workspace_list)
+    model_cmd = add(
+        "model",
+        lambda a: (model_cmd.print_help(), 2)[1],
+        "Maturity models: check a model file, install one in a workspace (docs/model-file.md).",
+    )
+    model_subs = model_cmd.add_subparsers(dest="model_command", metavar="ACTION")
+    validate = model_subs.add_parser(
+        "validate",
+        help="Check a model file (YAML or JSON) and print every mistake.",
+        description="Check a model file: each mistake on its own line, naming the line and the "
+        "field. Exit status 1 when there is any. Needs no database.",
+    )
+    validate.add_argument("file", help="the model file, e.g. acme.yaml")
+    validate.set_defaults(func=cmd_model_validate)
+    install = model_subs.add_parser(
+        "install",
+        help="Install a model in a workspace: a built-in (google, microsoft) or a file.",
+        description="Install a model in a workspace (DATABASE_URL only). The first model "
+        "installed is added beside the default, which stays primary; --use makes the new one "
+        "primary. Installing a model of the same name again updates it to the new version.",
+    )
+    install.add_argument("--workspace", required=True, help="the Slack team id, e.g. T0123ABCD")
+    install.add_argument("model", help="google, microsoft, or a model file's path")
+    install.add_argument("--use", action="store_true", help="make it the primary model")
+    install.set_defaults(func=cmd_model_install)
+    listing_models = model_subs.add_parser(
+        "list", help="The models a workspace uses, the primary first (DATABASE_URL only)."
+    )
+    listing_models.add_argument("--workspace", required=True, help="the Slack team id")
+    listing_models.set_defaults(func=cmd_model_list)
+    remove = model_subs.add_parser(
+        "remove",
+        help="Remove an installed model that is not primary (answers stay).",
+    )
+    remove.add_argument("--workspace", required=True, help="the Slack team id")
+    remove.add_argument("name", help="the model's name, e.g. microsoft")
+    remove.set_defaults(func=cmd_model_remove)
     person = add(
         "person", lambda a: (person.print_help(), 2)[1], "Operator tools for one person's data."
     )

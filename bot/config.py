@@ -109,6 +109,9 @@ class Settings:
     evidence_allowed_hosts: frozenset[str] = frozenset()
     evidence_allow_file_urls: bool = False
     evidence_credentials_file: str | None = None
+    # A model file (docs/model-file.md), or a built-in's name: the model of every workspace
+    # that installed none (a single-workspace install); Google's when unset.
+    checklist_file: str | None = None
 
     @property
     def oauth(self) -> bool:
@@ -320,6 +323,19 @@ def load_settings(
             "EXPORT_PERMISSION must be one of " + ", ".join(EXPORT_PERMISSIONS) + ", got "
             f"{export_permission!r}."
         )
+    checklist_file = (values.get("CHECKLIST_FILE") or "").strip() or None
+    if checklist_file is not None:
+        from bot.domain import BUILTIN_MODELS, ModelFileError, load_model
+
+        if checklist_file not in BUILTIN_MODELS:
+            try:
+                load_model(checklist_file)
+            except ModelFileError as error:
+                raise ConfigError(
+                    f"CHECKLIST_FILE {checklist_file} is not a valid model file: "
+                    + "; ".join(error.problems)
+                    + " (check it with `mlops-bot model validate`)."
+                ) from None
     try:
         encryption_keys = parse_keys(values.get(KEYS_VARIABLE))
     except ValueError as error:
@@ -386,4 +402,5 @@ def load_settings(
         evidence_allowed_hosts=evidence_hosts,
         evidence_allow_file_urls=allow_files in ("1", "true", "yes"),
         evidence_credentials_file=credentials_file,
+        checklist_file=checklist_file,
     )

@@ -262,6 +262,33 @@ class LevelChange(Base):
     to_level: Mapped[int] = mapped_column(Integer)
     changed_by: Mapped[str] = mapped_column(String(32))
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Why the level changed: None for an assessment, "model" when the workspace changed its
+    # primary maturity model (recorded, never announced as a move up or down).
+    cause: Mapped[str | None] = mapped_column(String(16))
+    # The model the level is in ("microsoft:1"); None for rows from before models were files.
+    model_ref: Mapped[str | None] = mapped_column(String(64))
+
+
+class WorkspaceModel(Base):
+    """A maturity model installed in a workspace; exactly one per workspace is primary.
+
+    `source` is the model file's text for an organisation's own model, and None for a
+    built-in (read from the package, so an upgrade of the bot updates it). Without any row a
+    workspace uses the default (`CHECKLIST_FILE`, else Google's).
+    """
+
+    __tablename__ = "workspace_models"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    name: Mapped[str] = mapped_column(String(32))
+    version: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str | None] = mapped_column(Text)
+    source_format: Mapped[str] = mapped_column(String(8), default="yaml")
+    is_primary: Mapped[bool] = mapped_column(default=False)
+    installed_by: Mapped[str | None] = mapped_column(String(32))
+    installed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class DigestSubscription(Base):

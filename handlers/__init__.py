@@ -6,7 +6,7 @@ from bot.config import Settings
 
 
 def register(app: App, settings: Settings) -> None:
-    from handlers import assess, commands, direct, events, export, reminders, teams
+    from handlers import assess, commands, direct, events, export, maturity, reminders, teams
 
     commands.register(app, settings)
     events.register(app, settings)
@@ -15,3 +15,4 @@ def register(app: App, settings: Settings) -> None:
     reminders.register(app, settings)
     export.register(app, settings)
     direct.register(app, settings)
+    maturity.register(app, settings)

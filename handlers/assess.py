@@ -15,11 +15,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from bot.config import Settings
-from bot.domain import DEFAULT_CHECKLIST
 from bot.errors import COMMAND, NotFound, UserError
 from bot.models import Team
 from bot.mrkdwn import escape
-from bot.services import assessments, channels
+from bot.services import assessments, channels, maturity
 from bot.services import history as history_service
 from bot.services import home as home_service
 from bot.services import teams as team_service
@@ -305,7 +304,7 @@ def on_assess_step(req: Req) -> None:
     value = parse_value(req)
     team = _team_by_id(req, value)
     try:
-        step = DEFAULT_CHECKLIST.step(int(value["step"]))
+        step = maturity.for_workspace(req.session, req.team_id).step(int(value["step"]))
     except (KeyError, TypeError, ValueError):
         raise UserError(f"That step is not one I know; try `{COMMAND} next`.") from None
     question, resumed = assessments.start_or_resume(

@@ -25,6 +25,7 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("remind", "|".join(REMINDER_CADENCES), "the team's nudge cadence"),
     ("snooze", "2w", "pause the team's nudges"),
     ("export", "[team]", "answers and level history as a CSV file, sent to you"),
+    ("model", "[use NAME]", "the maturity model in use; admins switch between installed ones"),
     ("help", "", "this message"),
 ]
 NAMES = [name for name, _, _ in SUBCOMMANDS]

@@ -20,6 +20,7 @@ class Action(StrEnum):
     TEAMS_PAGE = "teams_page"
     EDIT_TEAM = "edit_team"
     NEW_TEAM = "team_new"  # in the edit form: switch to a blank "New team" form
+    USE_MODEL = "use_model"
     # inputs inside modals
     NOTE_ANSWER = "note_answer"
     NOTE_TEXT = "note_text"

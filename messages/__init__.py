@@ -222,9 +222,29 @@ def _ids() -> dict[str, type[Enum]]:
     }
 
 
+def _model_in(context: dict[str, Any]) -> Any:
+    """The maturity model a message is about: given as `model`, or the one its state carries."""
+    if context.get("model") is not None:
+        return context["model"]
+    for key in ("state", "question", "data"):
+        model = getattr(context.get(key), "model", None)
+        if model is not None:
+            return model
+    return None
+
+
 def render(name: str, /, **context: Any) -> Any:
-    """Render `messages/<name>.json.j2` and return the parsed JSON (a dict or a list)."""
+    """Render `messages/<name>.json.j2` and return the parsed JSON (a dict or a list).
+
+    Templates name levels and capabilities through `checklist` and `level_label`; they come
+    from the workspace's model (`model=`, or a `state`/`question` that carries one), and are
+    Google's only when a message names no model.
+    """
     template = _environment().get_template(f"{name}.json.j2")
+    model = _model_in(context)
+    if model is not None:
+        context = {"checklist": model, "level_label": model.level_label, **context}
+        context["model"] = model
     text = template.render(**_ids(), **context)
     try:
         return json.loads(text)

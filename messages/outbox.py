@@ -16,10 +16,9 @@ from functools import partial
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.domain import level_label
 from bot.models import Cadence, utcnow
 from bot.outbox import Claimed, DeliveryKind, Rendered, Renderer, one_by_one
-from bot.services import digests, nudges
+from bot.services import digests, maturity, nudges
 from messages import render, step_headline
 
 
@@ -49,6 +48,7 @@ def level_change(session: Session, row: Claimed, settings: Settings) -> Rendered
     if found is None:
         return None
     step = found.next_step
+    level_label = maturity.for_workspace(session, row.workspace_id).level_label
     return _message(
         "announcement_level_change",
         team=found.team,
@@ -92,15 +92,19 @@ def nudge_batch(
 ) -> dict[int, Rendered | None]:
     """Nudges for a batch of rows (the service reads them with a few queries in all)."""
     rendered: dict[int, Rendered | None] = {}
+    labels = {}  # the workspace's model, once per workspace of the batch
     for row_id, found in nudges.nudges_for(session, rows).items():
         if found is None:
             rendered[row_id] = None
             continue
         step = found.step
+        workspace_id = next(row.workspace_id for row in rows if row.id == row_id)
+        if workspace_id not in labels:
+            labels[workspace_id] = maturity.for_workspace(session, workspace_id).level_label
         rendered[row_id] = _message(
             "nudge",
             **_controls(found.team_id, found.team, found.cadence, settings),
-            level=level_label(found.level),
+            level=labels[workspace_id](found.level),
             progress=found.progress,
             step={
                 "number": step.number,
@@ -124,7 +128,7 @@ def reminder(session: Session, row: Claimed, settings: Settings) -> Rendered | N
         **_controls(found.team_id, found.team, found.cadence, settings),
         days=found.days,
         last_assessed=found.last_assessed_at.strftime("%d %b %Y"),
-        level=level_label(found.level),
+        level=maturity.for_workspace(session, row.workspace_id).level_label(found.level),
     )
 
 

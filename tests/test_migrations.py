@@ -30,6 +30,7 @@ TABLES = {
     "outbox_pace",
     "evidence_sources",
     "evidence_facts",
+    "workspace_models",
 }
 
 

@@ -146,9 +146,26 @@ class Checklist:
             return self.level_names[level]
         raise ValueError(f"unknown level {level!r}; {self._levels_text()}")
 
+    @property
+    def level_labels(self) -> tuple[str, ...]:
+        """Every level's label, level 0 first."""
+        return tuple(self.level_label(level) for level in self.levels)
+
     def level_label(self, level: int) -> str:
         """The short label used on cards and in messages, e.g. "L1 · ML pipeline"."""
         return f"L{level} · {self.level_name(level)}"
+
+    def title_of(self, capability_id: str) -> str:
+        """A capability's title, or its id when this model does not have it (older answers)."""
+        return self._by_id[capability_id].title if capability_id in self._by_id else capability_id
+
+    def change_label(self, level: int, model_ref: str | None = None) -> str:
+        """A recorded level's label (the model it was recorded in is ignored: one model)."""
+        return self.level_label(level) if level in self.levels else f"L{level}"
+
+    def level_tag(self, capability_id: str) -> str:
+        """Where a capability is first required, for a card's line: "L2"."""
+        return f"L{self.capability(capability_id).level}"
 
     def _levels_text(self) -> str:
         return f"levels are 0 to {self.top_level}"

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import outbox
-from bot.domain import DEFAULT_CHECKLIST, Answer, Capability, Checklist
+from bot.domain import Answer, Capability, Checklist
 from bot.errors import COMMAND, NotFound, UserError
 from bot.models import (
     AnswerRecord,
@@ -30,6 +30,7 @@ from bot.models import (
     Team,
     utcnow,
 )
+from bot.services import maturity
 from bot.services import teams as team_service
 
 NOTE_MAX = 2000
@@ -47,6 +48,7 @@ class Question:
     previous: AnswerRecord | None  # the team's current answer from a finished assessment
     draft: AnswerRecord | None  # this run's answer, when the person went back
     can_keep_rest: bool
+    model: maturity.ModelSet | None = None
 
 
 @dataclass
@@ -72,7 +74,17 @@ class Outcome:
     notice: str | None = None
 
 
-def _scope(assessment: Assessment, checklist: Checklist) -> list[str]:
+Models = Checklist | maturity.ModelSet
+
+
+def _models(session: Session, workspace_id: str, checklist: Models | None) -> maturity.ModelSet:
+    """The models to ask: the workspace's own unless a caller (a test) names one."""
+    if checklist is None:
+        return maturity.for_workspace(session, workspace_id)
+    return checklist if isinstance(checklist, maturity.ModelSet) else maturity.ModelSet(checklist)
+
+
+def _scope(assessment: Assessment, checklist: Models) -> list[str]:
     return list(assessment.capability_ids or checklist.ids)
 
 
@@ -109,9 +121,10 @@ def question_at(
     session: Session,
     assessment: Assessment,
     index: int | None = None,
-    checklist: Checklist = DEFAULT_CHECKLIST,
+    checklist: Checklist | maturity.ModelSet | None = None,
 ) -> Question:
     """The question at `index` (default: the assessment's position)."""
+    checklist = _models(session, assessment.workspace_id, checklist)
     scope = _scope(assessment, checklist)
     index = assessment.position if index is None else index
     team = session.get(Team, assessment.team_id)
@@ -128,6 +141,7 @@ def question_at(
         previous=current.get(capability_id),
         draft=drafts.get(capability_id),
         can_keep_rest=bool(current) and all(cid in current for cid in remaining),
+        model=checklist,
     )
 
 
@@ -137,7 +151,7 @@ def start_or_resume(
     user_id: str,
     *,
     capability_ids: list[str] | None = None,
-    checklist: Checklist = DEFAULT_CHECKLIST,
+    checklist: Checklist | maturity.ModelSet | None = None,
 ) -> tuple[Question, bool]:
     """Resume the team's assessment in progress, or start one; returns (question, resumed).
 
@@ -145,6 +159,7 @@ def start_or_resume(
     progress it is resumed, because at most one runs per team and its answers must not be
     lost.
     """
+    checklist = _models(session, team.workspace_id, checklist)
     existing = _in_progress(session, team)
     if existing is not None:
         _rewind_to_first_unanswered(session, existing, checklist)
@@ -153,7 +168,7 @@ def start_or_resume(
         workspace_id=team.workspace_id,
         team_id=team.id,
         started_by=user_id,
-        checklist_version=checklist.version,
+        checklist_version=checklist.ref,
         capability_ids=capability_ids,
         position=0,
         status=AssessmentStatus.IN_PROGRESS,
@@ -196,7 +211,7 @@ def answer(
     user_id: str,
     *,
     note: str | None = None,
-    checklist: Checklist = DEFAULT_CHECKLIST,
+    checklist: Checklist | maturity.ModelSet | None = None,
 ) -> Outcome:
     """Record one click on an answer button (or a note submitted with its answer)."""
     try:
@@ -207,6 +222,7 @@ def answer(
         note = note.strip() or None
         if note and len(note) > NOTE_MAX:
             raise UserError(f"Notes can be at most {NOTE_MAX} characters.")
+    checklist = _models(session, workspace_id, checklist)
     assessment, outcome = _lock_current(
         session, workspace_id, assessment_id, capability_id, checklist
     )
@@ -235,9 +251,10 @@ def back(
     workspace_id: str,
     assessment_id: int,
     capability_id: str,
-    checklist: Checklist = DEFAULT_CHECKLIST,
+    checklist: Checklist | maturity.ModelSet | None = None,
 ) -> Outcome:
     """Step back one question; answers stay, and answering again appends a newer one."""
+    checklist = _models(session, workspace_id, checklist)
     assessment, outcome = _lock_current(
         session, workspace_id, assessment_id, capability_id, checklist
     )
@@ -253,9 +270,10 @@ def keep_rest(
     assessment_id: int,
     capability_id: str,
     user_id: str,
-    checklist: Checklist = DEFAULT_CHECKLIST,
+    checklist: Checklist | maturity.ModelSet | None = None,
 ) -> Outcome:
     """Keep the previous answers for every question not yet answered in this run, and finish."""
+    checklist = _models(session, workspace_id, checklist)
     assessment, outcome = _lock_current(
         session, workspace_id, assessment_id, capability_id, checklist
     )
@@ -327,9 +345,7 @@ def _check_current(
     return None
 
 
-def _finish(
-    session: Session, assessment: Assessment, user_id: str, checklist: Checklist
-) -> Finished:
+def _finish(session: Session, assessment: Assessment, user_id: str, checklist: Models) -> Finished:
     now = utcnow()
     assessment.status = AssessmentStatus.COMPLETED
     assessment.completed_at = now
@@ -344,7 +360,13 @@ def _finish(
     change = None
     if previous_level != state.report.level:
         change = record_level_change(
-            session, team, previous_level, state.report.level, user_id, assessment.id
+            session,
+            team,
+            previous_level,
+            state.report.level,
+            user_id,
+            assessment.id,
+            model_ref=checklist.primary.ref if isinstance(checklist, maturity.ModelSet) else None,
         )
     return Finished(assessment, team, state, change)
 
@@ -356,6 +378,8 @@ def record_level_change(
     to_level: int,
     user_id: str,
     assessment_id: int | None,
+    *,
+    model_ref: str | None = None,
 ) -> LevelChange:
     """Record the change and enqueue its announcements in the same transaction.
 
@@ -369,6 +393,7 @@ def record_level_change(
         from_level=from_level,
         to_level=to_level,
         changed_by=user_id,
+        model_ref=model_ref,
     )
     session.add(change)
     session.flush()

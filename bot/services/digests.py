@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.domain import DEFAULT_CHECKLIST, Step, level_label
+from bot.domain import Step
 from bot.errors import UserError
 from bot.models import (
     DIGEST_CADENCES,
@@ -33,7 +33,7 @@ from bot.models import (
 )
 from bot.outbox import Claimed, DeliveryKind, enqueue
 from bot.scheduling import WEEKDAYS, digest_due, find_zone, next_digest_at, parse_hhmm, zone
-from bot.services import workspaces
+from bot.services import maturity, workspaces
 from bot.services.teams import team_states
 
 LIST_LIMIT = 10
@@ -232,6 +232,7 @@ def digest_context(
         f"{since:%Y%m%d%H%M}",
         f"{now:%Y%m%d%H%M}",
         _fingerprint(session, workspace_id),
+        maturity.for_workspace(session, workspace_id).ref,  # a switch of model changes it all
     )
     with _MEMO_LOCK:
         for old in [k for k, (at, _) in _MEMO.items() if time.monotonic() - at >= MEMO_SECONDS]:
@@ -272,13 +273,19 @@ def _digest_context(
             select(Team).where(Team.workspace_id == workspace_id).order_by(Team.name_key)
         )
     )
-    states = team_states(session, workspace_id, teams)
+    models = maturity.for_workspace(session, workspace_id)
+    states = team_states(session, workspace_id, teams, models)
     per_level = Counter(state.report.level for state in states if state.answers)
     not_assessed = sum(1 for state in states if not state.answers)
     changes = session.execute(
         select(LevelChange, Team)
         .join(Team, Team.id == LevelChange.team_id)
-        .where(LevelChange.workspace_id == workspace_id, LevelChange.changed_at > since)
+        .where(
+            LevelChange.workspace_id == workspace_id,
+            LevelChange.changed_at > since,
+            # a level that moved only because the model changed: nobody moved up or down
+            LevelChange.cause.is_(None),
+        )
         .order_by(LevelChange.changed_at)
     ).all()
     latest: dict[int, tuple[int | None, int, Team]] = {}
@@ -304,13 +311,14 @@ def _digest_context(
     common = None
     if steps:
         number, count = steps.most_common(1)[0]
-        step = DEFAULT_CHECKLIST.step(number)
+        step = models.step(number)
         common = {"number": number, "title": step.title, "teams": count}
     stale_names, stale_more = _names(stale)
     return {
         "total": len(teams),
         "levels": [
-            {"label": level_label(level), "count": per_level.get(level, 0)} for level in (0, 1, 2)
+            {"label": models.level_label(level), "count": per_level.get(level, 0)}
+            for level in models.levels
         ],
         "not_assessed": not_assessed,
         "up": [_move(team, first, to) for team, first, to in up[:LIST_LIMIT]],

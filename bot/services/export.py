@@ -32,8 +32,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.domain import DEFAULT_CHECKLIST, Checklist
+from bot.domain import Checklist
 from bot.models import AnswerRecord, Assessment, LevelChange, Team, utcnow
+from bot.services import maturity
 
 CSV_COLUMNS = [
     "kind",
@@ -48,6 +49,8 @@ CSV_COLUMNS = [
     "note",
     "from_level",
     "to_level",
+    "model",
+    "cause",
 ]
 
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection");
@@ -68,6 +71,7 @@ class AnswerRow:
     note: str | None
     answered_by: str
     answered_at: str
+    model: str | None = None  # the models the assessment ran against ("google:default-1")
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,8 @@ class LevelRow:
     to_level: int
     changed_by: str
     changed_at: str
+    model: str | None = None  # the model the level is in
+    cause: str | None = None  # "model" when only the model changed; None for an assessment
 
 
 @dataclass(frozen=True)
@@ -104,7 +110,7 @@ def _iso(moment: datetime | None) -> str:
     return moment.isoformat(timespec="seconds") if moment is not None else ""
 
 
-def _title(checklist: Checklist, capability_id: str) -> str | None:
+def _title(checklist: Checklist | maturity.ModelSet, capability_id: str) -> str | None:
     try:
         return checklist.capability(capability_id).title
     except KeyError:  # answered under another checklist version: keep the row, leave it blank
@@ -118,7 +124,7 @@ def collect(
     *,
     team_ids: Collection[int] | None = None,
     notes: bool = True,
-    checklist: Checklist = DEFAULT_CHECKLIST,
+    checklist: Checklist | None = None,
 ) -> Export:
     """Every answer and level change of the workspace, or of `team` within it, or of the
     teams `team_ids` (what permissions.exportable_teams returned); `notes=False` leaves notes out.
@@ -126,13 +132,15 @@ def collect(
     Two queries whatever the size. A team from another workspace yields nothing: the team's
     own workspace id is part of every condition.
     """
+    if checklist is None:
+        checklist = maturity.for_workspace(session, workspace_id)
     scope = [Team.workspace_id == workspace_id]
     if team is not None:
         scope.append(Team.id == team.id)
     if team_ids is not None:
         scope.append(Team.id.in_(list(team_ids)))
     answers = session.execute(
-        select(AnswerRecord, Team.name, Assessment.status)
+        select(AnswerRecord, Team.name, Assessment.status, Assessment.checklist_version)
         .join(Team, Team.id == AnswerRecord.team_id)
         .outerjoin(
             Assessment,
@@ -153,8 +161,9 @@ def collect(
             note=record.note if notes else None,
             answered_by=record.answered_by,
             answered_at=_iso(record.answered_at),
+            model=version,
         )
-        for record, name, status in answers
+        for record, name, status, version in answers
     ]
     changes = session.execute(
         select(LevelChange, Team.name)
@@ -170,6 +179,8 @@ def collect(
             to_level=change.to_level,
             changed_by=change.changed_by,
             changed_at=_iso(change.changed_at),
+            model=change.model_ref,
+            cause=change.cause,
         )
         for change, name in changes
     ]
@@ -210,6 +221,8 @@ def csv_rows(data: Export) -> list[list[str]]:
                 a.note or "",
                 "",
                 "",
+                a.model or "",
+                "",
             ]
         )
     for c in data.level_changes:
@@ -227,6 +240,8 @@ def csv_rows(data: Export) -> list[list[str]]:
                 "",
                 _level(c.from_level),
                 _level(c.to_level),
+                c.model or "",
+                c.cause or "",
             ]
         )
     return [[neutralise(cell) for cell in row] for row in rows]

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain import Answer
 from bot.models import AnswerRecord, Assessment, AssessmentStatus, LevelChange, Team
+from bot.services import maturity
 
 HISTORY_EDITS = 30
 
@@ -34,6 +35,7 @@ class History:
     changes: list[LevelChange]
     edits: list[AnswerChange]
     more_edits: int
+    model: maturity.ModelSet | None = None
 
 
 def history(session: Session, team: Team) -> History:
@@ -73,4 +75,10 @@ def history(session: Session, team: Team) -> History:
             )
         last[record.capability_id] = record
     edits.reverse()
-    return History(team, changes, edits[:HISTORY_EDITS], max(0, len(edits) - HISTORY_EDITS))
+    return History(
+        team,
+        changes,
+        edits[:HISTORY_EDITS],
+        max(0, len(edits) - HISTORY_EDITS),
+        maturity.for_workspace(session, team.workspace_id),
+    )

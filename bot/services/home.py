@@ -11,6 +11,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.models import Team, TeamOwner
+from bot.services import maturity
+from bot.services.maturity import ModelSet
 from bot.services.overview import level_counts
 from bot.services.teams import TeamState, team_states
 
@@ -23,6 +25,7 @@ class Home:
     more: int
     counts: dict[int | None, int]
     total: int
+    model: ModelSet | None = None
 
 
 def home(session: Session, workspace_id: str, user_id: str) -> Home:
@@ -39,4 +42,10 @@ def home(session: Session, workspace_id: str, user_id: str) -> Home:
         session.scalars(select(Team).where(*condition).order_by(Team.name_key).limit(HOME_TEAMS))
     )
     counts, total = level_counts(session, workspace_id)
-    return Home(team_states(session, workspace_id, teams), total_mine - len(teams), counts, total)
+    return Home(
+        team_states(session, workspace_id, teams),
+        total_mine - len(teams),
+        counts,
+        total,
+        maturity.for_workspace(session, workspace_id),
+    )

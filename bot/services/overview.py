@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from bot.domain import Step
 from bot.models import LevelChange, Team
+from bot.services import maturity
+from bot.services.maturity import ModelSet
 from bot.services.teams import team_states
 
 TEAMS_PER_PAGE = 60
@@ -39,12 +41,14 @@ class Overview:
     total: int
     page: int
     pages: int
+    model: ModelSet | None = None
 
 
 def _trends(session: Session, workspace_id: str) -> dict[int, str]:
     latest = (
         select(func.max(LevelChange.id))
-        .where(LevelChange.workspace_id == workspace_id)
+        # a level that moved only because the model changed is no trend: nobody moved
+        .where(LevelChange.workspace_id == workspace_id, LevelChange.cause.is_(None))
         .group_by(LevelChange.team_id)
     )
     trends = {}
@@ -55,7 +59,9 @@ def _trends(session: Session, workspace_id: str) -> dict[int, str]:
 
 
 def level_counts(session: Session, workspace_id: str) -> tuple[dict[int | None, int], int]:
-    counts: dict[int | None, int] = {0: 0, 1: 0, 2: 0, None: 0}
+    # every level of the workspace's primary model, even those no team is at
+    levels = maturity.for_workspace(session, workspace_id).levels
+    counts: dict[int | None, int] = {**dict.fromkeys(levels, 0), None: 0}
     rows = session.execute(
         select(Team.level, func.count())
         .where(Team.workspace_id == workspace_id)
@@ -81,6 +87,7 @@ def teams_overview(session: Session, workspace_id: str, page: int = 1) -> Overvi
         )
     )
     trends = _trends(session, workspace_id)
+    states = team_states(session, workspace_id, teams)
     rows = [
         TeamRow(
             name=state.team.name,
@@ -92,6 +99,6 @@ def teams_overview(session: Session, workspace_id: str, page: int = 1) -> Overvi
             step=state.next_step if state.answers else None,
             left=state.left,
         )
-        for state in team_states(session, workspace_id, teams)
+        for state in states
     ]
-    return Overview(rows, counts, total, page, pages)
+    return Overview(rows, counts, total, page, pages, maturity.for_workspace(session, workspace_id))

@@ -151,3 +151,21 @@ def exportable_teams(
             f"`{COMMAND} export <team>` works for a team you own."
         )
     return owned
+
+
+def check_may_choose_model(
+    session: Session,
+    client: WebClient,
+    settings: Settings,
+    workspace_id: str,
+    user_id: str,
+    *,
+    command: str,
+) -> None:
+    """The maturity model is the whole workspace's yardstick: only admins switch it."""
+    if is_admin(session, client, settings, workspace_id, user_id):
+        return
+    raise Forbidden(
+        "Only workspace admins and owners, or the bot admins named in BOT_ADMINS, can switch "
+        f"the maturity model. `{command} model` shows which one is in use."
+    )

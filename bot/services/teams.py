@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.domain import DEFAULT_CHECKLIST, Answer, Checklist, LevelReport, Step, next_step, report
+from bot.domain import Answer, Checklist, LevelReport, Step, compute_level, next_step, report
 from bot.errors import COMMAND, NotFound, UserError
 from bot.models import (
     AnswerRecord,
@@ -26,7 +26,7 @@ from bot.models import (
     TeamReminder,
 )
 from bot.mrkdwn import escape
-from bot.services import workspaces
+from bot.services import maturity, workspaces
 
 NAME_MAX = 80
 
@@ -81,12 +81,18 @@ def current_answers(
 
 @dataclass(frozen=True)
 class TeamState:
-    """A team with its current answers, level report and next step."""
+    """A team with its current answers, level report and next step in the primary model.
+
+    `model` is the workspace's models (bot.services.maturity.ModelSet); `other_levels` is
+    the team's level in each of the other installed models, for the card's one line.
+    """
 
     team: Team
     answers: dict[str, AnswerRecord]
     report: LevelReport
     next_step: Step | None
+    model: maturity.ModelSet | None = None
+    other_levels: tuple[tuple[Checklist, int], ...] = ()
 
     @property
     def values(self) -> dict[str, Answer]:
@@ -101,21 +107,43 @@ class TeamState:
             cid for cid in self.next_step.capability_ids if self.values.get(cid) != Answer.YES
         )
 
+    @property
+    def unanswered(self) -> tuple[str, ...]:
+        """Questions of the installed models the team has never answered (new to it)."""
+        if self.model is None or not self.answers:
+            return ()
+        return tuple(cid for cid in self.model.ids if cid not in self.answers)
+
 
 def team_states(
     session: Session,
     workspace_id: str,
     teams: list[Team],
-    checklist: Checklist = DEFAULT_CHECKLIST,
+    checklist: Checklist | maturity.ModelSet | None = None,
 ) -> list[TeamState]:
-    """Level reports and next steps for `teams`, with one query for all their answers."""
+    """Level reports and next steps for `teams`, with one query for all their answers.
+
+    Without `checklist`, the workspace's own models (bot.services.maturity).
+    """
+    if checklist is None:
+        models = maturity.for_workspace(session, workspace_id)
+    elif isinstance(checklist, maturity.ModelSet):
+        models = checklist
+    else:
+        models = maturity.ModelSet(checklist)
+    primary = models.primary
     answers = current_answers(session, workspace_id, [team.id for team in teams])
     states = []
     for team in teams:
         values = {cap: record.value for cap, record in answers[team.id].items()}
         states.append(
             TeamState(
-                team, answers[team.id], report(values, checklist), next_step(values, checklist)
+                team,
+                answers[team.id],
+                report(values, primary),
+                next_step(values, primary),
+                models,
+                tuple((other, compute_level(values, other)) for other in models.others),
             )
         )
     return states
