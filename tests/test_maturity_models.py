@@ -116,7 +116,7 @@ def test_switching_keeps_answers_records_a_model_change_and_announces_nothing(bo
     status = text_of(person.command("status Fraud ML"))
     assert "Fraud ML · L0 · No MLOps" in status
     assert "Google: level 1 of 2" in status  # the other model, in one line
-    assert "4 questions are new since the model changed" in status
+    assert "4 questions have no answer yet (new in the model)" in status
     history = text_of(person.command("history Fraud ML"))
     assert "the model changed to microsoft:1; nobody moved" in history
     assert "first assessment: *L1 · ML pipeline*" in history  # the old entry is intact

@@ -302,3 +302,101 @@ def test_export_messages_for_the_worst_name(session):
     )
     valid_message(render("export_sent", data=data))
     assert isinstance(render("export_comment", data=data), str)
+
+
+# ---------------------------------------------------------------- the largest maturity models
+
+
+def worst_model(name: str, prefix: str, count: int, levels: int = 6):
+    """A model at every limit of a model file: 6 levels, `count` capabilities, 15 steps,
+    titles, questions, help and level names of the longest length, all `&`."""
+    from bot.domain import Capability, Checklist, Step
+    from bot.domain import model_file as mf
+
+    steps = min(mf.MAX_STEPS, count)
+    caps = tuple(
+        Capability(
+            id=f"{prefix}_{i:02d}",
+            title="&" * mf.TITLE_MAX_CHARS,
+            question="&" * mf.QUESTION_MAX_CHARS,
+            help="&" * 199,
+            tools=tuple("&" * mf.TOOL_MAX_CHARS for _ in range(mf.MAX_TOOLS)),
+            level=1 + i % (levels - 1),
+            step=1 + i * steps // count,
+        )
+        for i in range(count)
+    )
+    return Checklist(
+        version="&" * mf.VERSION_MAX_CHARS,
+        name=name,
+        title="&" * mf.MODEL_TITLE_MAX_CHARS,
+        level_names=tuple("&" * mf.LEVEL_NAME_MAX_CHARS for _ in range(levels)),
+        capabilities=caps,
+        steps=tuple(
+            Step(
+                number=n,
+                title="&" * mf.TITLE_MAX_CHARS,
+                why="&" * 600,
+                tools=tuple("&" * mf.TOOL_MAX_CHARS for _ in range(mf.MAX_TOOLS)),
+                capability_ids=tuple(c.id for c in caps if c.step == n),
+            )
+            for n in range(1, steps + 1)
+        ),
+    )
+
+
+def install_worst_models(session):
+    """Four models (the most a workspace takes: Google's, installed first as the default was,
+    and three of the largest) asking 40 questions (the most they may)."""
+    from bot.domain import model_to_yaml
+    from bot.services import maturity
+
+    primary = worst_model("a" * 32, "p", 25)
+    others = [worst_model("b" * 31 + str(n), f"o{n}", 3, levels=4) for n in range(2)]
+    for model in (primary, *others):
+        maturity.install(session, WS, model, model_to_yaml(model))
+    maturity.use(session, WS, primary.name, "U1")
+    models = maturity.for_workspace(session, WS)
+    assert (len(models.all), len(models.ids)) == (maturity.MAX_MODELS, maturity.MAX_ASKED)
+    return primary
+
+
+def test_level_card_next_step_and_question_under_the_largest_models(session):
+    install_worst_models(session)
+    team = worst_team(session)
+    state = team_service.team_states(session, WS, [team])[0]
+    assert len(state.other_levels) == 3
+    card = valid_message(render("level_card", state=state, change=None, notice="x" * 500))
+    valid_view(render("status_modal", blocks=card["blocks"]))
+    valid_message(render("next_step", state=state))
+    question, _ = assessments.start_or_resume(session, team, "U1")
+    valid_message(render("question", question=question, notice="Resuming where you left off."))
+
+
+def test_model_message_with_four_models_for_an_admin(session):
+    from bot.services import maturity
+    from handlers.maturity import ModelRow
+
+    install_worst_models(session)
+    models = maturity.for_workspace(session, WS)
+    rows = [ModelRow(m.name, m is models.primary, maturity.describe(m)) for m in models.all]
+    notice = "&amp;" * 600
+    for admin in (True, False):
+        valid_message(
+            render("model", model=models, rows=rows, admin=admin, notice=notice, command=NAME)
+        )
+
+
+def test_history_teams_home_and_digest_under_the_largest_models(bot):
+    session = bot.session()
+    install_worst_models(session)
+    team = worst_team(session, runs=overview_changes_kept() + 1)
+    data = history.history(session, team)
+    valid_message(render("history", command="/mlops", **vars(data)))
+    many_teams(session)
+    valid_message(render("teams", command="/mlops", **vars(overview.teams_overview(session, WS))))
+    valid_view(render("home", command="/mlops", **vars(home.home(session, WS, "U1"))))
+    now = datetime.now(UTC)
+    context = digests.digest_context(session, WS, SETTINGS, now - timedelta(days=7), now)
+    valid_message(render("digest", **context, cadence="weekly", since="Mon 23 Nov"))
+    session.close()

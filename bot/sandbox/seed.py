@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.domain import DEFAULT_CHECKLIST, Answer
+from bot.domain import Answer
 from bot.models import AnswerRecord, Delivery, Team
 from bot.services import assessments
 
@@ -40,7 +40,7 @@ def seed_finished_assessment(
     """
     question, _ = assessments.start_or_resume(session, team, by)
     assessment_id = question.assessment.id
-    for _ in range(len(DEFAULT_CHECKLIST.ids)):
+    for _ in range(question.total):  # every question of the workspace's models
         capability_id = question.capability.id
         value = Answer(answers.get(capability_id, Answer.NO))
         outcome = assessments.answer(
@@ -72,9 +72,10 @@ def _backdate(session: Session, finished: assessments.Finished, at: datetime) ->
         .where(AnswerRecord.assessment_id == finished.assessment.id)
         .order_by(AnswerRecord.id.desc())
     )
+    offset = 0
     for offset, record in enumerate(records, start=1):
         record.answered_at = at - timedelta(minutes=offset)
-    finished.assessment.started_at = at - timedelta(minutes=len(DEFAULT_CHECKLIST.ids) + 1)
+    finished.assessment.started_at = at - timedelta(minutes=offset + 1)
     finished.assessment.completed_at = at
     finished.team.last_assessed_at = at
     if finished.level_change is not None:
