@@ -85,7 +85,10 @@ def _models(session: Session, workspace_id: str, checklist: Models | None) -> ma
 
 
 def _scope(assessment: Assessment, checklist: Models) -> list[str]:
-    return list(assessment.capability_ids or checklist.ids)
+    # A step re-asked before the workspace switched model may name a capability no installed
+    # model has any more: it is skipped rather than asked.
+    asked = [cid for cid in assessment.capability_ids or () if cid in checklist.ids]
+    return asked or list(checklist.ids)
 
 
 def _drafts(session: Session, assessment: Assessment) -> dict[str, AnswerRecord]:
