@@ -264,6 +264,8 @@ def install(
         existing.installed_at = utcnow()
         _forget(session, workspace_id)
         _check_union(session, workspace_id)
+        if replaced and existing.is_primary:  # a new version may require more or less
+            relevel(session, workspace_id, model, user_id or "operator")
         return existing, replaced
     if len(rows) >= MAX_MODELS:
         raise UserError(
