@@ -169,3 +169,35 @@ def test_capabilities_with_the_same_id_share_one_answer(bot):
     with bot.session() as session:
         asked = session.scalar(select(func.count()).select_from(AnswerRecord))
     assert asked == 13  # 9 of Google's + Microsoft's 4 others; shared ids asked once
+
+
+def test_a_new_version_of_the_primary_model_works_levels_out_again(bot):
+    from bot.domain import model_to_yaml, parse_model
+
+    person = Person(bot)
+    run_assessment(person, "Fraud ML", GOOGLE_L1)
+    stricter = parse_model(
+        model_to_yaml(builtin_model("google"))
+        .replace("name: google", "name: acme")
+        .replace("version: default-1", "version: '2'")
+    )
+    with bot.session() as session:
+        maturity.install(session, TEAM_ID, stricter, model_to_yaml(stricter))
+        maturity.use(session, TEAM_ID, "acme", "UADMIN")
+        session.commit()
+    assert "L1 · ML pipeline" in text_of(person.command("status Fraud ML"))
+    # version 3 requires CI/CD (the first level-2 capability in the file) for L1 already
+    v3_text = (
+        model_to_yaml(stricter)
+        .replace("version: '2'", "version: '3'")
+        .replace("  level: 2\n  step: 5", "  level: 1\n  step: 5", 1)
+    )
+    with bot.session() as session:
+        _, replaced = maturity.install(session, TEAM_ID, parse_model(v3_text), v3_text)
+        session.commit()
+        assert replaced
+    with bot.session() as session:
+        assert session.scalar(select(Team.level)) == 0  # CI/CD is now required for L1
+        change = session.scalars(select(LevelChange).order_by(LevelChange.id.desc())).first()
+        assert (change.cause, change.model_ref) == ("model", "acme:3")
+    assert "L0 · Manual" in text_of(person.command("status Fraud ML"))
