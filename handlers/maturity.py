@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from slack_bolt import App
 
 from bot.config import Settings
+from bot.domain import BUILTIN_MODELS, builtin_model
 from bot.errors import UserError
 from bot.mrkdwn import escape
 from bot.services import maturity, permissions
@@ -23,17 +24,19 @@ class ModelRow:
     name: str
     primary: bool
     line: str
+    installed: bool = True
 
 
 def _rows(req: Req, models: maturity.ModelSet) -> list[ModelRow]:
-    return [
-        ModelRow(
-            m.name,
-            m is models.primary,
-            f"{m.title} ({m.name}, version {m.version})",
-        )
-        for m in models.all
+    """The installed models, then the built-ins not installed yet (an admin may pick one)."""
+    rows = [ModelRow(m.name, m is models.primary, maturity.describe(m)) for m in models.all]
+    names = {m.name for m in models.all}
+    rows += [
+        ModelRow(name, False, maturity.describe(builtin_model(name)), installed=False)
+        for name in BUILTIN_MODELS
+        if name not in names
     ]
+    return rows
 
 
 def _is_admin(req: Req) -> bool:
@@ -102,5 +105,5 @@ def on_use_model(req: Req) -> None:
 
 
 def register(app: App, settings: Settings) -> None:
-    for index in range(1, maturity.MAX_MODELS + 1):
+    for index in range(1, maturity.MAX_MODELS + len(BUILTIN_MODELS) + 1):
         app.action(f"{Action.USE_MODEL}_{index}")(on_use_model)

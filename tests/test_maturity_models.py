@@ -62,8 +62,11 @@ def test_everyone_sees_the_model_in_use_and_only_admins_get_switches(bot):
     assert "Google's MLOps maturity model" in text and "version default-1" in text
     assert "L0 · Manual, L1 · ML pipeline, L2 · CI/CD + continuous training" in text
     assert "Workspace admins choose the model" in text
+    assert list(buttons(reply)) == []  # a member: no switches
+    # an admin may pick any built-in, installed or not
+    assert list(buttons(admin(bot).command("model"))) == ["Use microsoft"]
     install(bot, "microsoft")
-    assert list(buttons(Person(bot).command("model"))) == []  # a member: no switches
+    assert list(buttons(Person(bot).command("model"))) == []
     admin_view = admin(bot).command("model")
     assert list(buttons(admin_view)) == ["Use microsoft"]
     assert "Also shown on level cards" in text_of(admin_view)
@@ -78,12 +81,18 @@ def test_a_member_cannot_switch_and_nothing_changes(bot):
     assert primary == "google"
 
 
-def test_switching_to_a_model_not_installed_says_how_to_install_it(bot):
-    reply = admin(bot).command("model use microsoft")
-    assert "mlops-bot model install --workspace" in reply["text"]
+def test_an_admin_picks_a_built_in_directly_but_no_unknown_model(bot):
     reply = admin(bot).command("model use ibm")
-    assert "No model called 'ibm'" in reply["text"]
-    assert count(bot, WorkspaceModel) == 0
+    assert "No model called 'ibm'" in reply["text"] and "google, microsoft" in reply["text"]
+    assert count(bot, WorkspaceModel) == 0  # nothing changed
+    reply = admin(bot).command("model use microsoft")
+    assert "Now using *Microsoft's MLOps maturity model*" in text_of(reply)
+    with bot.session() as session:
+        rows = session.scalars(select(WorkspaceModel).order_by(WorkspaceModel.name)).all()
+        assert [(r.name, r.is_primary, r.installed_by) for r in rows] == [
+            ("google", False, "UADMIN"),
+            ("microsoft", True, "UADMIN"),
+        ]
 
 
 def test_switching_keeps_answers_records_a_model_change_and_announces_nothing(bot):

@@ -380,6 +380,7 @@ def test_model_message_with_four_models_for_an_admin(session):
     install_worst_models(session)
     models = maturity.for_workspace(session, WS)
     rows = [ModelRow(m.name, m is models.primary, maturity.describe(m)) for m in models.all]
+    rows.append(ModelRow("microsoft", False, "&" * 120, installed=False))  # a built-in to pick
     notice = "&amp;" * 600
     for admin in (True, False):
         valid_message(

@@ -1,6 +1,6 @@
 """`--demo`: a dozen teams at different levels with some history, so the overview, the App
-Home and the digest look like a real organisation from the first click. Google's and
-Microsoft's models are both installed (Google's primary), so `/mlops model` can switch.
+Home and the digest look like a real organisation from the first click. It runs Google's
+model; as Ada (an admin) `/mlops model` switches to Microsoft's, keeping every answer.
 
 Every assessment is run through the assessment service (`bot.sandbox.seed`), so answers,
 stored levels and the level-change timeline are exactly what the bot itself writes; only
@@ -16,11 +16,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.domain import DEFAULT_CHECKLIST, Answer, builtin_model
+from bot.domain import DEFAULT_CHECKLIST, Answer
 from bot.models import Cadence, DigestSubscription, Team, TeamReminder, Workspace
 from bot.sandbox.seed import seed_finished_assessment
 from bot.sandbox.workspace import DIGEST_CHANNEL, TEAM_ID, TEAM_NAME, TIMEZONE
-from bot.services import maturity
 from bot.services.teams import create_team
 
 _CODES = {"Y": Answer.YES, "P": Answer.PARTLY, "N": Answer.NO, "?": Answer.NOT_SURE}
@@ -63,14 +62,7 @@ def _answers(code: str) -> dict[str, Answer]:
     ids = DEFAULT_CHECKLIST.ids
     if len(letters) != len(ids):
         raise ValueError(f"demo answers {code!r} must give one letter per capability")
-    answers = {cid: _CODES[letter] for cid, letter in zip(ids, letters, strict=True)}
-    # Microsoft's own questions, answered in step with Google's (the demo has both models):
-    # source control everywhere, CI where data is versioned, and so on.
-    answers["source_control"] = Answer.YES
-    answers["app_ci"] = answers["data_versioning"]
-    answers["release_traceability"] = answers["cicd"]
-    answers["automated_promotion"] = answers["automated_retraining"]
-    return answers
+    return {cid: _CODES[letter] for cid, letter in zip(ids, letters, strict=True)}
 
 
 def _seed_team(session: Session, spec: DemoTeam, now: datetime) -> None:
@@ -104,8 +96,6 @@ def seed(session_factory: sessionmaker[Session], now: datetime) -> bool:
         )
         if existing:
             return False
-        # Both built-in models, Google's primary: Ada (an admin) can switch with /mlops model.
-        maturity.install(session, TEAM_ID, builtin_model("microsoft"), None, user_id="U0ADA")
         for spec in DEMO_TEAMS:
             _seed_team(session, spec, now)
         subscription = DigestSubscription(

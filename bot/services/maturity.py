@@ -346,15 +346,17 @@ def use(session: Session, workspace_id: str, name: str, user_id: str) -> Switch:
     if not rows and name == _default.name:
         return Switch(_default, _default, [])
     row = next((r for r in rows if r.name == name), None)
+    if row is None and name in BUILTIN_MODELS:
+        # The built-ins ship with the bot: choosing one installs it beside what is there.
+        row, _ = install(session, workspace_id, builtin_model(name), None, user_id=user_id)
+        rows = installed(session, workspace_id)
+        row = next(r for r in rows if r.name == name)
     if row is None:
-        choices = ", ".join(r.name for r in rows) or _default.name
-        if name in BUILTIN_MODELS:
-            raise NotFound(
-                f"The {name} model is not installed here; an operator installs it with "
-                f"`mlops-bot model install --workspace {workspace_id} {name}` "
-                f"(installed: {choices})."
-            )
-        raise NotFound(f"No model called {name!r} is installed here (installed: {choices}).")
+        choices = ", ".join(sorted({*(r.name for r in rows), *BUILTIN_MODELS}))
+        raise NotFound(
+            f"No model called {name!r} is installed here (to choose from: {choices}); an "
+            f"operator installs a model file with `mlops-bot model install`."
+        )
     previous = for_workspace(session, workspace_id).primary
     for other in rows:
         other.is_primary = other is row
