@@ -31,6 +31,7 @@ from bot.models import (
     Team,
     TeamOwner,
     TeamReminder,
+    WorkspaceModel,
 )
 from bot.services.teams import name_key
 
@@ -48,6 +49,7 @@ ACTOR_COLUMNS = [
     (LevelChange, LevelChange.changed_by),
     (DigestSubscription, DigestSubscription.created_by),
     (EvidenceSource, EvidenceSource.created_by),
+    (WorkspaceModel, WorkspaceModel.installed_by),
 ]
 
 
