@@ -504,8 +504,9 @@ def cmd_model_install(args: argparse.Namespace) -> int:
     verb = "updated to" if replaced else "installed:"
     print(f"{args.workspace}: {verb} {model.title} ({model.name}, version {model.version})")
     if switch is not None and switch.changed:
+        moved = len(switch.changed)
         print(
-            f"{len(switch.changed)} team(s) have a different level in it "
+            f"{moved} {'team has' if moved == 1 else 'teams have'} a different level in it "
             "(recorded as a model change, not announced)"
         )
     print("models: " + ", ".join(names))

@@ -48,7 +48,8 @@ def level_change(session: Session, row: Claimed, settings: Settings) -> Rendered
     if found is None:
         return None
     step = found.next_step
-    level_label = maturity.for_workspace(session, row.workspace_id).level_label
+    models = maturity.for_workspace(session, row.workspace_id)
+    level_label = models.level_label
     return _message(
         "announcement_level_change",
         team=found.team,
@@ -62,7 +63,7 @@ def level_change(session: Session, row: Claimed, settings: Settings) -> Rendered
             else {
                 "number": step.number,
                 "title": step.title,
-                "headline": step_headline(step, found.left),
+                "headline": step_headline(step, found.left, models),
             }
         ),
         team_id=found.team_id,
@@ -92,7 +93,7 @@ def nudge_batch(
 ) -> dict[int, Rendered | None]:
     """Nudges for a batch of rows (the service reads them with a few queries in all)."""
     rendered: dict[int, Rendered | None] = {}
-    labels = {}  # the workspace's model, once per workspace of the batch
+    labels = {}  # the workspace's models, once per workspace of the batch
     for row_id, found in nudges.nudges_for(session, rows).items():
         if found is None:
             rendered[row_id] = None
@@ -100,16 +101,16 @@ def nudge_batch(
         step = found.step
         workspace_id = next(row.workspace_id for row in rows if row.id == row_id)
         if workspace_id not in labels:
-            labels[workspace_id] = maturity.for_workspace(session, workspace_id).level_label
+            labels[workspace_id] = maturity.for_workspace(session, workspace_id)
         rendered[row_id] = _message(
             "nudge",
             **_controls(found.team_id, found.team, found.cadence, settings),
-            level=labels[workspace_id](found.level),
+            level=labels[workspace_id].level_label(found.level),
             progress=found.progress,
             step={
                 "number": step.number,
                 "title": step.title,
-                "headline": step_headline(step, found.left),
+                "headline": step_headline(step, found.left, labels[workspace_id]),
                 "why": step.why,
                 "tools": ", ".join(step.tools),
             },
