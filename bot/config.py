@@ -112,6 +112,7 @@ class Settings:
     # A model file (docs/model-file.md), or a built-in's name: the model of every workspace
     # that installed none (a single-workspace install); Google's when unset.
     checklist_file: str | None = None
+    evidence_credentials: str | None = None  # inline JSON (secret), see bot.evidence.credentials
 
     @property
     def oauth(self) -> bool:
@@ -371,6 +372,14 @@ def load_settings(
     if allow_files not in ("", "0", "1", "true", "false", "yes", "no"):
         raise ConfigError(f"EVIDENCE_ALLOW_FILE_URLS must be true or false, got {allow_files!r}.")
     credentials_file = (values.get("EVIDENCE_CREDENTIALS_FILE") or "").strip() or None
+    credentials_inline = (values.get("EVIDENCE_CREDENTIALS") or "").strip() or None
+    if credentials_inline:
+        from bot.evidence.credentials import load as load_credentials
+
+        try:
+            load_credentials(credentials_inline)
+        except ValueError as error:
+            raise ConfigError(f"{error}.") from None
 
     return Settings(
         slack_bot_token=token,
@@ -403,4 +412,5 @@ def load_settings(
         evidence_allow_file_urls=allow_files in ("1", "true", "yes"),
         evidence_credentials_file=credentials_file,
         checklist_file=checklist_file,
+        evidence_credentials=credentials_inline,
     )
