@@ -664,6 +664,51 @@ def _one_line(error: Exception) -> str:
     return text
 
 
+def cmd_evidence_refresh(args: argparse.Namespace) -> int:
+    """Read teams' MLflow servers and repositories now, showing progress line by line."""
+    import time
+
+    from bot.evidence import refresh
+
+    settings = _settings(args, require_slack=False)
+    runtime = _existing_database(settings)
+    started = time.monotonic()
+
+    def progress(done: int, total: int, outcome) -> None:
+        result = {"read": "read", "unchanged": "unchanged (same head)", "error": "FAILED"}
+        line = (
+            f"[{done}] {outcome.team} {outcome.kind.value} {outcome.url}: "
+            f"{result[outcome.result]} in {outcome.seconds:.1f} s"
+        )
+        if outcome.detail:
+            line += f": {outcome.detail}"
+        print(line, flush=True)
+
+    try:
+        result = refresh.refresh(
+            runtime.session_factory,
+            settings,
+            force=True,
+            workspace_id=args.workspace,
+            team_name=args.team,
+            concurrency=args.concurrency,
+            progress=progress,
+        )
+    finally:
+        runtime.engine.dispose()
+    counts = result.as_counts()
+    if not result.outcomes:
+        where = f" of {args.team!r}" if args.team else ""
+        where += f" in {args.workspace}" if args.workspace else ""
+        print(f"mlops-bot: no connected sources{where} to refresh", file=sys.stderr)
+        return 0
+    print(
+        f"{len(result.outcomes)} sources in {time.monotonic() - started:.1f} s: "
+        f"{counts['read']} read, {counts['unchanged']} unchanged, {counts['error']} failed"
+    )
+    return 1 if counts["error"] else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mlops-bot",
@@ -835,6 +880,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="a name of theirs to remove from free text too (repeatable; any case)",
     )
     forget.set_defaults(func=cmd_person_forget)
+    evidence = add(
+        "evidence", lambda a: (evidence.print_help(), 2)[1], "Operator tools for evidence."
+    )
+    evidence_subs = evidence.add_subparsers(dest="evidence_command", metavar="ACTION")
+    evidence_refresh = evidence_subs.add_parser(
+        "refresh",
+        help="Read teams' connected MLflow servers and repositories now (DATABASE_URL only).",
+        description="Read every connected source now (or one workspace's, or one team's), "
+        "whether or not it is due, printing a line per source; exits 1 if any failed. The "
+        "worker does this on its own: MLflow every 6 hours, repositories daily.",
+    )
+    evidence_refresh.add_argument("--workspace", metavar="T", help="only this Slack team id")
+    evidence_refresh.add_argument("--team", metavar="NAME", help="only teams of this name")
+    evidence_refresh.add_argument(
+        "--concurrency", type=int, default=4, help="sources read at once (4)"
+    )
+    evidence_refresh.set_defaults(func=cmd_evidence_refresh)
     secrets_cmd = add(
         "secrets", lambda a: (secrets_cmd.print_help(), 2)[1], "Encryption keys of stored tokens."
     )

@@ -195,7 +195,35 @@ def _safe_enqueue(runtime: Runtime, sender: Sender, outage: DatabaseOutage) -> N
             log.exception("worker tick failed")
 
 
+def _safe_evidence(runtime: Runtime, outage: DatabaseOutage) -> None:
+    """One pass over the evidence sources that are due (bot.evidence.refresh); a pass that
+    is still reading when the next is due is not doubled (max_instances=1)."""
+    from bot.evidence import refresh
+
+    try:
+        result = refresh.refresh(runtime.session_factory, runtime.settings)
+        if result.outcomes:
+            log.info("evidence refreshed: %s", result.as_counts())
+    except Exception as error:
+        if is_outage(error):
+            outage.failed(error, "refreshing evidence")
+        else:
+            log.exception("evidence refresh failed")
+
+
 def _add_job(scheduler, runtime: Runtime, loop: DrainLoop) -> None:
+    from bot.evidence.refresh import PASS_SECONDS
+
+    scheduler.add_job(
+        _safe_evidence,
+        "interval",
+        seconds=PASS_SECONDS,
+        args=[runtime, loop.outage],
+        id="evidence",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=utcnow(),
+    )
     scheduler.add_job(
         _safe_enqueue,
         "interval",
