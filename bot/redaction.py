@@ -18,6 +18,7 @@ those of loggers that do not propagate (gunicorn's).
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
@@ -39,11 +40,22 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 def secrets_in(values: Mapping[str, str]) -> list[str]:
     """The secret values among environment-style settings: every *_SECRET, *_TOKEN and
-    *_PASSWORD variable, each key of TOKEN_ENCRYPTION_KEYS, and the password inside
-    DATABASE_URL."""
+    *_PASSWORD variable, each key of TOKEN_ENCRYPTION_KEYS, the password inside
+    DATABASE_URL, and the tokens and passwords of EVIDENCE_CREDENTIALS."""
     found = [value for name, value in values.items() if _SECRET_NAMES.search(name) and value]
     keys = (values.get("TOKEN_ENCRYPTION_KEYS") or "").split(",")
     found += [key.strip() for key in keys if key.strip()]
+    inline = values.get("EVIDENCE_CREDENTIALS") or ""  # JSON: host -> token or password
+    if inline.strip():
+        try:
+            entries = json.loads(inline)
+        except ValueError:
+            entries = {}
+        for entry in entries.values() if isinstance(entries, dict) else ():
+            if isinstance(entry, dict):
+                found += [
+                    str(entry[k]) for k in ("token", "password") if isinstance(entry.get(k), str)
+                ]
     url = values.get("DATABASE_URL") or ""
     try:
         password = urlsplit(url).password

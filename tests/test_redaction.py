@@ -11,6 +11,7 @@ DEBUG), and a careless `log.debug(token)` anywhere in the worker or the CLI woul
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -199,3 +200,17 @@ def test_the_filter_rewrites_every_shape_and_keeps_the_rest():
     redactor.filter(failed)
     assert "xoxb-999" not in failed.exc_text and SIGNING_SECRET not in failed.exc_text
     assert "RuntimeError" in failed.exc_text
+
+
+def test_evidence_credentials_given_inline_are_redacted_whatever_their_shape():
+    inline = json.dumps(
+        {
+            "mlflow.internal": {"token": "tkn-plain"},
+            "git.x": {"username": "u", "password": "pw-9zQx77"},
+        }
+    )
+    secrets = secrets_in({"EVIDENCE_CREDENTIALS": inline, "PORT": "3000"})
+    assert set(secrets) >= {"tkn-plain", "pw-9zQx77"} and "u" not in secrets
+    record = logging.makeLogRecord({"msg": "read with tkn-plain and pw-9zQx77 as someone"})
+    assert RedactingFilter(secrets).filter(record)
+    assert record.getMessage() == "read with [redacted] and [redacted] as someone"
