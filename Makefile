@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run sandbox test test-fast lint format migrate lock mutate screenshots clean
+.PHONY: install run sandbox test test-fast lint format migrate lock mutate screenshots clean mlflow-venv
 
 $(STAMP): pyproject.toml requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'
@@ -55,6 +55,12 @@ screenshots: install
 	cp $(SHOTS)/04-app-home.png docs/screenshots/app-home.png
 	cp $(SHOTS)/05-digest.png docs/screenshots/digest.png
 
+## The real MLflow tracking server the evidence tests start (tests/evidence/mlflow_server.py):
+## its own environment, because mlflow pins gunicorn<27 and the bot locks gunicorn 27. The
+## tests make it on first use; this makes it ahead of time.
+mlflow-venv: install
+	$(BIN)/python -c 'from tests.evidence.mlflow_server import ensure_venv; print(ensure_venv())'
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -74,4 +80,4 @@ lock: install
 		--generate-hashes --custom-compile-command 'make lock' -o requirements.txt
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .venv-mlflow .pytest_cache .ruff_cache *.egg-info
