@@ -223,13 +223,14 @@ class Reader:
         self.timeout = timeout
         self.resolver = resolver
         self._cache: dict[tuple, tuple[str, list[Finding]]] = {}
+        self._heads: dict[tuple, str] = {}
         self._cache_lock = threading.Lock()
         self._key_locks: dict[tuple, threading.Lock] = {}
 
     def read(self, claimed: _Claimed, now: datetime) -> tuple[str, list[Finding], str | None]:
         """("read", findings, head) or ("unchanged", [], head); raises on failure."""
         target = hosts.parse(claimed.url, claimed.kind.value, self.settings)
-        with self.pace.hold(target.host or "file"):
+        with self.pace.hold(target.netloc if target.port else "file"):
             if claimed.kind is SourceKind.MLFLOW:
                 observed = mlflowread.observe(
                     target,
@@ -247,7 +248,12 @@ class Reader:
         credential = self.credentials.for_host(target.host, target.port) if target.host else None
         git = gitread.Git(target, addresses, credential, timeout=self.timeout or gitread.TIMEOUT)
         branch = claimed.options.get("branch")
-        head = gitread.head(git, branch)
+        with self._cache_lock:
+            head_lock = self._key_locks.setdefault(("head", claimed.url, branch), threading.Lock())
+        with head_lock:  # one ls-remote per repository and branch per pass
+            head = self._heads.get((claimed.url, branch))
+            if head is None:
+                head = self._heads[(claimed.url, branch)] = gitread.head(git, branch)
         if head == claimed.last_head_commit and claimed.has_facts:
             return "unchanged", [], head
         key = (claimed.url, branch, claimed.options.get("path"), head)

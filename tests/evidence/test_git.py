@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -124,14 +125,15 @@ def test_refresh_reads_due_repositories_skips_unchanged_heads_and_keeps_workspac
 ):
     settings = evidence_settings(git_server.host)
     # a repository of our own, to push to
+    moving = f"moving-{uuid.uuid4().hex[:8]}"  # one per database this test runs on
     bare = repos.build(tmp_path, "moving", {".github/workflows/lint.yml": repos.CI_LINT})
-    mover = git_server.base / "moving.git"
+    mover = git_server.base / f"{moving}.git"
     repos.git("clone", "-q", "--bare", str(bare), str(mover), cwd=tmp_path)
     repos.git("config", "uploadpack.allowFilter", "true", cwd=mover)
 
     fraud = _team(session_factory, "T1", "Fraud ML")
     search = _team(session_factory, "T2", "Fraud ML")  # same name, another workspace
-    _connect(session_factory, settings, fraud, git_server.url("moving"))
+    _connect(session_factory, settings, fraud, git_server.url(moving))
     _connect(session_factory, settings, search, git_server.url("retrain"))
 
     clock = [NOW]
