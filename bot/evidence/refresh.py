@@ -27,8 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import case, or_, select, update
+from sqlalchemy.orm import sessionmaker
 
 from bot.config import Settings
 from bot.domain.evidence import Finding, SourceKind, mlflow_findings, repo_findings
@@ -154,9 +154,13 @@ def claim(
             filters.append(Team.name_key == name_key(team_name))
         if exclude:
             filters.append(EvidenceSource.id.not_in(sorted(exclude)))
-        rows = session.execute(
+        asked = or_(
+            EvidenceSource.last_checked_at.is_(None),
+            EvidenceSource.refresh_requested_at > EvidenceSource.last_checked_at,
+        )
+        rows = session.execute(  # what people asked for in Slack first, then the oldest due
             query.where(*filters)
-            .order_by(EvidenceSource.next_check_at, EvidenceSource.id)
+            .order_by(case((asked, 0), else_=1), EvidenceSource.next_check_at, EvidenceSource.id)
             .limit(limit)
         ).all()
         claimed = []
@@ -373,13 +377,3 @@ def refresh(
             list(pool.map(work, claimed))
             done_ids.update(c.id for c in claimed)
     return result
-
-
-def pending(session: Session, now: datetime) -> int:
-    """How many sources are due now (for /metrics and the CLI)."""
-    from sqlalchemy import func
-
-    return (
-        session.scalar(select(func.count()).select_from(EvidenceSource).where(*due_filter(now)))
-        or 0
-    )

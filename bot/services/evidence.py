@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -410,14 +410,3 @@ def record_error(
     source.last_checked_at = observed_at
     source.last_error = " ".join(str(error).split())[:500]
     session.flush()
-
-
-def count_sources(session: Session, workspace_id: str) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(EvidenceSource)
-            .where(EvidenceSource.workspace_id == workspace_id)
-        )
-        or 0
-    )
