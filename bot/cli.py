@@ -669,6 +669,7 @@ def cmd_evidence_refresh(args: argparse.Namespace) -> int:
     import time
 
     from bot.evidence import refresh
+    from messages import plural
 
     settings = _settings(args, require_slack=False)
     runtime = _existing_database(settings)
@@ -703,7 +704,7 @@ def cmd_evidence_refresh(args: argparse.Namespace) -> int:
         print(f"mlops-bot: no connected sources{where} to refresh", file=sys.stderr)
         return 0
     print(
-        f"{len(result.outcomes)} sources in {time.monotonic() - started:.1f} s: "
+        f"{plural(len(result.outcomes), 'source')} in {time.monotonic() - started:.1f} s: "
         f"{counts['read']} read, {counts['unchanged']} unchanged, {counts['error']} failed"
     )
     return 1 if counts["error"] else 0

@@ -224,7 +224,7 @@ def test_the_operators_command_refreshes_one_workspace_with_progress(
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith(f"[1] Fraud ML repo {git_server.url('ci')}: read in ")
-    assert lines[-1].startswith("1 sources in ") and lines[-1].endswith(
+    assert lines[-1].startswith("1 source in ") and lines[-1].endswith(
         "1 read, 0 unchanged, 0 failed"
     )
     assert _evidence(session_factory, fraud, utcnow())["cicd"].state is EvidenceState.VERIFIED
