@@ -12,7 +12,7 @@ from bot.domain import DEFAULT_CHECKLIST
 from bot.domain.evidence import EvidenceState, SourceKind, mlflow_findings
 from bot.errors import Forbidden, NotFound, UserError
 from bot.evidence.hosts import HostRefused
-from bot.models import EvidenceFact, EvidenceSource, SlackUser
+from bot.models import EvidenceFact, EvidenceSource, SlackUser, utcnow
 from bot.sandbox.seed import seed_finished_assessment
 from bot.services import evidence, permissions, workspaces
 from bot.services import teams as team_service
@@ -282,8 +282,8 @@ def test_owners_and_admins_manage_a_teams_tools(session):
     fraud = team(session)
     session.add_all(
         [
-            SlackUser(workspace_id=WS, user_id="UWSADMIN", is_admin=True, fetched_at=NOW),
-            SlackUser(workspace_id=WS, user_id="USTRANGER", is_admin=False, fetched_at=NOW),
+            SlackUser(workspace_id=WS, user_id="UWSADMIN", is_admin=True, fetched_at=utcnow()),
+            SlackUser(workspace_id=WS, user_id="USTRANGER", is_admin=False, fetched_at=utcnow()),
         ]
     )
     session.flush()
