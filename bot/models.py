@@ -473,3 +473,28 @@ class EvidenceFact(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     observed_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+
+
+class EvidenceDismissal(Base):
+    """An owner's word that a contradiction flagged by the evidence is not one, and why.
+
+    It answers one answer (`answer_id`): while that answer is the team's current one the
+    contradiction shows as dismissed, with the reason; a new answer is judged afresh. Rows are
+    never updated, so `/mlops history` keeps every dismissal. `summary` is what the tools
+    said when it was dismissed.
+    """
+
+    __tablename__ = "evidence_dismissals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    capability_id: Mapped[str] = mapped_column(String(64))
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"))
+    summary: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    dismissed_by: Mapped[str] = mapped_column(String(32))
+    dismissed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+Index("ix_evidence_dismissals_team_id", EvidenceDismissal.team_id, EvidenceDismissal.id)

@@ -6,7 +6,17 @@ from bot.config import Settings
 
 
 def register(app: App, settings: Settings) -> None:
-    from handlers import assess, commands, direct, events, export, maturity, reminders, teams
+    from handlers import (
+        assess,
+        commands,
+        direct,
+        events,
+        evidence,
+        export,
+        maturity,
+        reminders,
+        teams,
+    )
 
     commands.register(app, settings)
     events.register(app, settings)
@@ -14,5 +24,6 @@ def register(app: App, settings: Settings) -> None:
     teams.register(app, settings)
     reminders.register(app, settings)
     export.register(app, settings)
+    evidence.register(app, settings)
     direct.register(app, settings)
     maturity.register(app, settings)

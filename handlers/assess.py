@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.errors import COMMAND, NotFound, UserError
 from bot.models import Team
 from bot.mrkdwn import escape
-from bot.services import assessments, channels, maturity
+from bot.services import assessments, channels, evidence_view, maturity
 from bot.services import history as history_service
 from bot.services import home as home_service
 from bot.services import teams as team_service
@@ -53,14 +53,24 @@ def _team_by_id(req: Req, value: object) -> Team:
     return team
 
 
+def question_message(req: Req, question, notice: str | None) -> dict:
+    """A question, with what the team's tools say about its capability when any are connected."""
+    found = evidence_view.question_evidence(req.session, question.team, question.capability.id)
+    return render("question", question=question, notice=notice, evidence=found)
+
+
+def level_card(req: Req, state, change=None, notice: str | None = None) -> dict:
+    """The level card, with the evidence badges and the verified level."""
+    shown = evidence_view.team_evidence(req.session, state)
+    return render("level_card", state=state, change=change, notice=notice, evidence=shown)
+
+
 def outcome_message(req: Req, outcome: Outcome) -> dict:
     """The question to show next, or the level card when the assessment is finished."""
     if outcome.question is not None:
-        return render("question", question=outcome.question, notice=outcome.notice)
+        return question_message(req, outcome.question, outcome.notice)
     finished = outcome.finished
-    return render(
-        "level_card", state=finished.state, change=finished.level_change, notice=outcome.notice
-    )
+    return level_card(req, finished.state, finished.level_change, outcome.notice)
 
 
 def refresh_home(req: Req) -> None:
@@ -115,14 +125,14 @@ def assess(req: Req, text: str) -> None:
             )
     elif resumed:
         notice = "Resuming where you left off; every answer so far is saved."
-    reply(req, render("question", question=question, notice=notice))
+    reply(req, question_message(req, question, notice))
 
 
 @subcommand("status", writes=False)
 def status(req: Req, text: str) -> None:
     team, _ = _team_arg(req, text, create=False)
     state = team_service.team_states(req.session, req.team_id, [team])[0]
-    reply(req, render("level_card", state=state, change=None, notice=None))
+    reply(req, level_card(req, state))
 
 
 @subcommand("next", writes=False)
@@ -294,7 +304,7 @@ def on_start_assess(req: Req) -> None:
     team = _team_by_id(req, parse_value(req))
     question, resumed = assessments.start_or_resume(req.session, team, req.user_id)
     notice = "Resuming where you left off; every answer so far is saved." if resumed else None
-    reply(req, render("question", question=question, notice=notice), replace=not from_view(req))
+    reply(req, question_message(req, question, notice), replace=not from_view(req))
 
 
 @listener
@@ -315,7 +325,7 @@ def on_assess_step(req: Req) -> None:
         if resumed
         else f"Updating *{escape(step.title)}*: {plural(len(step.capability_ids), 'question')}."
     )
-    reply(req, render("question", question=question, notice=notice), replace=not from_view(req))
+    reply(req, question_message(req, question, notice), replace=not from_view(req))
 
 
 @listener(writes=False)
@@ -323,7 +333,7 @@ def on_open_status(req: Req) -> None:
     req.ack()
     team = _team_by_id(req, parse_value(req))
     state = team_service.team_states(req.session, req.team_id, [team])[0]
-    message = render("level_card", state=state, change=None, notice=None)
+    message = level_card(req, state)
     if from_view(req) and req.body.get("trigger_id"):
         req.client.views_open(
             trigger_id=req.body["trigger_id"],

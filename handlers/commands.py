@@ -10,6 +10,7 @@ from slack_bolt import App
 from bot.config import Settings
 from bot.db import read_only
 from bot.models import REMINDER_CADENCES
+from bot.mrkdwn import escape
 from handlers.base import Req, listener, reply
 from messages import render
 
@@ -26,9 +27,17 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("snooze", "2w", "pause the team's nudges"),
     ("export", "[team]", "answers and level history as a CSV file, sent to you"),
     ("model", "[use NAME]", "the maturity model in use; admins switch between installed ones"),
+    ("evidence", "[team]", "what the team's MLflow and Git show beside each answer"),
+    (
+        "connect",
+        "<team> mlflow <tracking-url> [experiments=<prefix>] [models=<prefix>]",
+        "let the bot read the team's MLflow (owners)",
+    ),
+    ("connect", "<team> repo <git-url> [branch] [path]", "let the bot read the team's repository"),
+    ("disconnect", "<team> mlflow|repo", "stop reading one of them"),
     ("help", "", "this message"),
 ]
-NAMES = [name for name, _, _ in SUBCOMMANDS]
+NAMES = list(dict.fromkeys(name for name, _, _ in SUBCOMMANDS))
 
 
 def help_message(command: str, unknown: str | None = None) -> dict:
@@ -37,8 +46,8 @@ def help_message(command: str, unknown: str | None = None) -> dict:
     if unknown:
         close = difflib.get_close_matches(unknown.lower(), NAMES, n=1, cutoff=0.6)
         suggestion = close[0] if close else None
-    rows = [
-        f"`{command} {name}{(' ' + args) if args else ''}`  {what}"
+    rows = [  # escaped: Slack would read `<team>` in an argument as a link
+        f"`{command} {name}{(' ' + escape(args)) if args else ''}`  {what}"
         for name, args, what in SUBCOMMANDS
     ]
     return render("help", command=command, rows=rows, unknown=unknown, suggestion=suggestion)

@@ -21,12 +21,23 @@ class Action(StrEnum):
     EDIT_TEAM = "edit_team"
     NEW_TEAM = "team_new"  # in the edit form: switch to a blank "New team" form
     USE_MODEL = "use_model"
+    OPEN_EVIDENCE = "open_evidence"
+    EVIDENCE_REFRESH = "evidence_refresh"
+    CONNECT_TOOLS = "connect_tools"
+    EVIDENCE_DISMISS = "evidence_dismiss"
     # inputs inside modals
     NOTE_ANSWER = "note_answer"
     NOTE_TEXT = "note_text"
     TEAM_NAME = "team_name"
     TEAM_CHANNEL = "team_channel"
     TEAM_OWNERS = "team_owners"
+    CONNECT_MLFLOW_URL = "connect_mlflow_url"
+    CONNECT_EXPERIMENTS = "connect_experiments"
+    CONNECT_MODELS = "connect_models"
+    CONNECT_REPO_URL = "connect_repo_url"
+    CONNECT_BRANCH = "connect_branch"
+    CONNECT_PATH = "connect_path"
+    DISMISS_REASON = "dismiss_reason"
 
 
 class Block(StrEnum):
@@ -39,12 +50,21 @@ class Block(StrEnum):
     TEAM_NAME = "team_name"
     TEAM_CHANNEL = "team_channel"
     TEAM_OWNERS = "team_owners"
+    CONNECT_MLFLOW_URL = "connect_mlflow_url"
+    CONNECT_EXPERIMENTS = "connect_experiments"
+    CONNECT_MODELS = "connect_models"
+    CONNECT_REPO_URL = "connect_repo_url"
+    CONNECT_BRANCH = "connect_branch"
+    CONNECT_PATH = "connect_path"
+    DISMISS_REASON = "dismiss_reason"
 
 
 class Callback(StrEnum):
     NOTE_MODAL = "note_modal"
     TEAM_MODAL = "team_modal"
     STATUS_MODAL = "status_modal"
+    CONNECT_MODAL = "connect_modal"
+    DISMISS_MODAL = "dismiss_modal"
 
 
 class DeliveryAction(StrEnum):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from functools import cache
 from pathlib import Path
@@ -67,6 +67,32 @@ def step_headline(step: Any, left: Any = (), checklist: Any = None) -> str:
         return step.title
     named = titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " and " + titles[-1]
     return f"{named} {'is' if len(titles) == 1 else 'are'} what's left"
+
+
+EVIDENCE_BADGES = {
+    "verified": ":large_green_circle: verified",
+    "partial": ":large_yellow_circle: partial",
+    "not_found": ":white_circle: not found",
+    "contradiction": ":red_circle: contradiction",
+    "unknown": ":heavy_minus_sign: unknown",
+}
+
+
+def evidence_badge(state: Any) -> str:
+    """An evidence state as a badge: a colour a person scans, and the word that says it."""
+    return EVIDENCE_BADGES.get(str(state), EVIDENCE_BADGES["unknown"])
+
+
+def ago(moment: datetime | None, now: datetime | None = None) -> str:
+    """ "5 min ago", "2 h ago", "3 days ago": how old a check is, at a glance."""
+    if moment is None:
+        return "never"
+    seconds = max(0, int(((now or datetime.now(UTC)) - moment).total_seconds()))
+    if seconds < 3600:
+        return f"{max(1, seconds // 60)} min ago"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} days ago"
 
 
 def progress_bar(done: int, total: int, width: int = 10) -> str:
@@ -198,6 +224,8 @@ def _environment() -> Environment:
     env.filters["merge"] = lambda base, extra: {**base, **extra}
     env.filters["mention"] = mention
     env.filters["plural"] = plural
+    env.filters["badge"] = evidence_badge
+    env.filters["ago"] = ago
     env.globals["progress_bar"] = progress_bar
     # in templates, the capabilities are named by the checklist the template is rendered with
     env.globals["step_headline"] = pass_context(

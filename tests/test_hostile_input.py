@@ -149,7 +149,16 @@ def baselines(bot: RunningBot, question: dict, team_id: int) -> list[tuple[str, 
     def take(label: str) -> None:
         labels.append(label)
 
-    for text in ("help", "status Fraud ML", "assess Fraud ML", "teams", "team Fraud ML"):
+    for text in (
+        "help",
+        "status Fraud ML",
+        "assess Fraud ML",
+        "teams",
+        "team Fraud ML",
+        "evidence Fraud ML",
+        "connect Fraud ML mlflow <https://mlflow.example.com|mlflow.example.com> experiments=f",
+        "disconnect Fraud ML repo",
+    ):
         capture.command(text)
         take(f"command {text}")
     for label, button in buttons(question).items():
@@ -170,6 +179,13 @@ def baselines(bot: RunningBot, question: dict, team_id: int) -> list[tuple[str, 
         ("teams_page_next", "2"),
         ("delivery_stop", json.dumps({"team_id": team_id})),
         ("delivery_open_overview", team),
+        ("open_evidence", team),
+        ("evidence_refresh", team),
+        ("connect_tools", team),
+        (
+            "evidence_dismiss",
+            json.dumps({"team_id": team_id, "capability_id": capability_of(question)}),
+        ),
     ]:
         capture.block_action(action_id, value=value, message=message)
         take(f"click {action_id}")
@@ -218,6 +234,21 @@ def baselines(bot: RunningBot, question: dict, team_id: int) -> list[tuple[str, 
         private_metadata=json.dumps({"team_id": team_id, "channel_id": "C1"}),
     )
     take("team submitted")
+    capture.view_submission(
+        "connect_modal",
+        {
+            "connect_mlflow_url": {"connect_mlflow_url": "https://mlflow.example.com"},
+            "connect_repo_url": {"connect_repo_url": ""},
+        },
+        private_metadata=json.dumps({"team_id": team_id}),
+    )
+    take("connect tools submitted")
+    capture.view_submission(
+        "dismiss_modal",
+        {"dismiss_reason": {"dismiss_reason": "Registered elsewhere."}},
+        private_metadata=json.dumps({"team_id": team_id, "capability_id": "model_registry"}),
+    )
+    take("dismissal submitted")
     closed = {
         "type": "view_closed",
         "team": {"id": "T0TEST", "domain": "test"},

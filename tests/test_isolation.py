@@ -271,7 +271,7 @@ def test_app_home_shows_the_viewers_teams_in_that_workspace_only(world):
     assert_no_t1_data(view)
     view = home_of(world.ws2, "U2")
     assert f"*{TEAM}* · L0 · Manual" in text_of(view)
-    assert [b["value"] for b in buttons(view).values()] == [str(world.t2_team)] * 2
+    assert [b["value"] for b in buttons(view).values()] == [str(world.t2_team)] * 3
     view = home_of(world.ws1, "U1")
     assert f"*{TEAM}* · L1 · ML pipeline" in text_of(view)
     assert "*Your organisation:* 1 team · L2: 0 · L1: 1 · L0: 0" in text_of(view)

@@ -18,9 +18,10 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from bot.domain import DEFAULT_CHECKLIST, level_label
-from bot.models import Team
+from bot.domain.evidence import CapabilityEvidence, EvidenceState
+from bot.models import EvidenceDismissal, Team, utcnow
 from bot.sandbox.slack_api.limits import message_error, view_problems
-from bot.services import assessments, digests, history, home, overview
+from bot.services import assessments, digests, evidence_view, history, home, overview
 from bot.services import teams as team_service
 from bot.services.assessments import NOTE_MAX
 from bot.services.teams import NAME_MAX
@@ -401,3 +402,136 @@ def test_history_teams_home_and_digest_under_the_largest_models(bot):
     context = digests.digest_context(session, WS, SETTINGS, now - timedelta(days=7), now)
     valid_message(render("digest", **context, cadence="weekly", since="Mon 23 Nov"))
     session.close()
+
+
+# ---------------------------------------------------------------- evidence
+
+
+def worst_evidence(session):
+    """A team at its worst for every evidence surface: the longest names, notes, addresses,
+    options, summaries, facts with links, and a long dismissal on every capability (and the
+    same without dismissals, every contradiction open with its Dismiss button)."""
+    team = worst_team(session)
+    state = team_service.team_states(session, WS, [team])[0]
+    link = "https://git.example.com/" + "a" * (evidence_view.LINK_MAX - 24)
+    signals = [
+        {"what": "&" * 300, "path": "&/" * 150, "line": 10**6, "link": link} for _ in range(10)
+    ]
+    details = (
+        {"source": "repo", "summary": "&" * 500, "commit": "f" * 64, "signals": signals},
+        {
+            "source": "mlflow",
+            "summary": "&" * 500,
+            "url": link,
+            "models": [{"name": "&" * 200, "versions": 99, "aliases": ["&" * 100] * 5}] * 3,
+            "experiments_with_runs": [{"name": "&" * 200, "runs": 10**6, "link": link}] * 3,
+        },
+    )
+    now = utcnow()
+    rows = []
+    for capability in DEFAULT_CHECKLIST.capabilities:
+        item = CapabilityEvidence(
+            capability.id, EvidenceState.CONTRADICTION, "&" * 500, details, now, True
+        )
+        dismissal = EvidenceDismissal(
+            capability_id=capability.id,
+            reason="&" * evidence_view.REASON_MAX,
+            summary="&" * 1000,
+            dismissed_by="U" + "1" * 20,
+            dismissed_at=now,
+        )
+        record = state.answers.get(capability.id)
+        facts = evidence_view.fact_lines(item)
+        rows.append(evidence_view.EvidenceRow(capability, record, item, facts, dismissal))
+    sources = tuple(
+        evidence_view.SourceLine(
+            kind,
+            kind,
+            "https://" + "&" * 492,
+            {"experiments": "&" * 200, "models": "&" * 200},
+            now,
+            "&" * 500,
+        )
+        for kind in ("mlflow", "repo")
+    )
+    view = evidence_view.TeamEvidence(team, sources, tuple(rows), 2, 1, now)
+    open_view = evidence_view.TeamEvidence(
+        team,
+        sources,
+        tuple(evidence_view.EvidenceRow(r.capability, r.answer, r.evidence, r.facts) for r in rows),
+        2,
+        0,
+        now,
+    )
+    return team, state, view, open_view
+
+
+def test_evidence_view_with_the_longest_everything(session):
+    _, _, view, open_view = worst_evidence(session)
+    for shown in (view, open_view):
+        message = valid_message(
+            render("evidence", view=shown, notice="&amp;" * 600, command="/" + "&" * 31)
+        )
+        assert len(message["blocks"]) <= 50
+        valid_view(render("evidence_modal", blocks=message["blocks"]))
+
+
+def test_level_card_with_evidence_and_every_answer_contradicted(session):
+    _, state, view, open_view = worst_evidence(session)
+    for shown in (view, open_view):
+        message = valid_message(
+            render("level_card", state=state, change=None, notice="x" * 500, evidence=shown)
+        )
+        valid_view(render("status_modal", blocks=message["blocks"]))
+
+
+def test_question_with_the_longest_evidence(session):
+    team = worst_team(session)
+    question, _ = assessments.start_or_resume(session, team, "U1")
+    found = CapabilityEvidence(
+        question.capability.id, EvidenceState.VERIFIED, "&" * 500, (), utcnow(), True
+    )
+    valid_message(render("question", question=question, notice="Resuming.", evidence=found))
+
+
+def test_connect_and_dismiss_modals_with_the_longest_values(session):
+    team = team_service.create_team(session, WS, NAME, "U1")
+    source = evidence_view.SourceLine(
+        "mlflow",
+        "MLflow",
+        "&" * 2000,
+        {"experiments": "&" * 300, "models": "&" * 300, "branch": "&" * 300, "path": "&" * 300},
+        None,
+        None,
+    )
+    metadata = json.dumps({"team_id": 10**9})
+    valid_view(render("connect_modal", team=team, mlflow=source, repo=source, metadata=metadata))
+    valid_view(
+        render(
+            "dismiss_modal",
+            team=team,
+            capability=DEFAULT_CHECKLIST.capabilities[0],
+            summary="&" * 2000,
+            metadata=json.dumps({"team_id": 10**9, "capability_id": "x" * 64}),
+            reason_max=evidence_view.REASON_MAX,
+        )
+    )
+
+
+def test_history_with_the_most_dismissals_kept(session):
+    team = worst_team(session, runs=overview_changes_kept() + 1)
+    data = history.history(session, team)
+    dismissals = [
+        EvidenceDismissal(
+            capability_id=DEFAULT_CHECKLIST.capabilities[i % 9].id,
+            reason="&" * evidence_view.REASON_MAX,
+            summary="&" * 1000,
+            dismissed_by="U1",
+            dismissed_at=utcnow(),
+        )
+        for i in range(history.HISTORY_DISMISSALS)
+    ]
+    message = valid_message(
+        render("history", command="/mlops", **{**vars(data), "dismissals": dismissals})
+    )
+    assert len(message["blocks"]) <= 50

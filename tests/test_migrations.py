@@ -31,6 +31,7 @@ TABLES = {
     "evidence_sources",
     "evidence_facts",
     "workspace_models",
+    "evidence_dismissals",
 }
 
 

@@ -33,7 +33,7 @@ from bot.models import (
 )
 from bot.outbox import Claimed, DeliveryKind, enqueue
 from bot.scheduling import WEEKDAYS, digest_due, find_zone, next_digest_at, parse_hhmm, zone
-from bot.services import maturity, workspaces
+from bot.services import evidence_view, maturity, workspaces
 from bot.services.teams import team_states
 
 LIST_LIMIT = 10
@@ -252,7 +252,8 @@ def digest_context(
 
 
 def _fingerprint(session: Session, workspace_id: str) -> tuple:
-    """Changes whenever a team, an answer or a level changes: a shared summary stays true."""
+    """Changes whenever a team, an answer, a level or the evidence changes: a shared summary
+    stays true."""
     teams = session.execute(
         select(func.count(Team.id), func.max(Team.id)).where(Team.workspace_id == workspace_id)
     ).one()
@@ -262,7 +263,7 @@ def _fingerprint(session: Session, workspace_id: str) -> tuple:
     changes = session.scalar(
         select(func.max(LevelChange.id)).where(LevelChange.workspace_id == workspace_id)
     )
-    return (*teams, answers, changes)
+    return (*teams, answers, changes, evidence_view.fingerprint(session, workspace_id))
 
 
 def _digest_context(
@@ -314,6 +315,7 @@ def _digest_context(
         step = models.step(number)
         common = {"number": number, "title": step.title, "teams": count}
     stale_names, stale_more = _names(stale)
+    evidence = evidence_view.totals(session, workspace_id, states, now)
     return {
         "total": len(teams),
         "levels": [
@@ -329,6 +331,7 @@ def _digest_context(
         "stale_more": stale_more,
         "stale_days": settings.stale_after_days,
         "common_step": common,
+        "evidence": vars(evidence),
         "command": settings.slash_command,
     }
 

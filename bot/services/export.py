@@ -9,6 +9,11 @@ One CSV file holds both kinds of row, told apart by its first column `kind` (`an
 hand over, and one sheet sorts and filters in any spreadsheet. The JSON form keeps the two
 lists apart, because machines prefer a shape to a discriminator column.
 
+Teams with a connected tool also get one `evidence` row per capability: what their tools say
+now (`evidence_state`: verified, partial, not_found, contradiction or unknown, and
+`evidence_summary`), beside the current answer, with an owner's reason in `note` where a
+contradiction was dismissed. The source's address is not exported; no secret ever is.
+
 Every query is scoped by the workspace id, on the rows and on the team they join to, so an
 export can only ever contain the asking workspace's data.
 
@@ -26,7 +31,7 @@ import io
 import json
 import re
 from collections.abc import Collection
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
@@ -34,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain import Checklist
 from bot.models import AnswerRecord, Assessment, LevelChange, Team, utcnow
-from bot.services import maturity
+from bot.services import evidence_view, maturity
 
 CSV_COLUMNS = [
     "kind",
@@ -51,6 +56,8 @@ CSV_COLUMNS = [
     "to_level",
     "model",
     "cause",
+    "evidence_state",
+    "evidence_summary",
 ]
 
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection");
@@ -87,6 +94,21 @@ class LevelRow:
 
 
 @dataclass(frozen=True)
+class EvidenceRow:
+    """What a team's tools say about one capability at export time (teams with a connected
+    tool only): verified, partial, not_found, contradiction or unknown."""
+
+    team: str
+    capability_id: str
+    capability_title: str | None
+    answer: str | None
+    evidence_state: str
+    evidence_summary: str
+    checked_at: str
+    dismissed_reason: str | None
+
+
+@dataclass(frozen=True)
 class Export:
     """What one export contains: the answers and level changes, oldest first per team."""
 
@@ -96,10 +118,11 @@ class Export:
     answers: list[AnswerRow]
     level_changes: list[LevelRow]
     owned_only: bool = False  # a workspace export limited to the asker's own teams
+    evidence: list[EvidenceRow] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not self.answers and not self.level_changes
+        return not self.answers and not self.level_changes and not self.evidence
 
     @property
     def team_count(self) -> int:
@@ -184,13 +207,30 @@ def collect(
         )
         for change, name in changes
     ]
+    now = utcnow()
+    teams = list(session.scalars(select(Team).where(*scope).order_by(Team.name_key, Team.id)))
+    evidence_rows = [
+        EvidenceRow(
+            team=shown.name,
+            capability_id=row.capability.id,
+            capability_title=row.capability.title,
+            answer=str(row.answer.value) if row.answer is not None else None,
+            evidence_state=str(row.state),
+            evidence_summary=row.evidence.summary,
+            checked_at=_iso(row.evidence.checked_at),
+            dismissed_reason=(row.dismissal.reason if row.dismissal and notes else None),
+        )
+        for shown, view in evidence_view.states_for_export(session, workspace_id, teams, now)
+        for row in view.rows
+    ]
     return Export(
         workspace_id=workspace_id,
         team=team.name if team is not None else None,
-        exported_at=_iso(utcnow()),
+        exported_at=_iso(now),
         answers=answer_rows,
         level_changes=level_rows,
         owned_only=team is None and team_ids is not None,
+        evidence=evidence_rows,
     )
 
 
@@ -223,6 +263,8 @@ def csv_rows(data: Export) -> list[list[str]]:
                 "",
                 a.model or "",
                 "",
+                "",
+                "",
             ]
         )
     for c in data.level_changes:
@@ -242,6 +284,29 @@ def csv_rows(data: Export) -> list[list[str]]:
                 _level(c.to_level),
                 c.model or "",
                 c.cause or "",
+                "",
+                "",
+            ]
+        )
+    for e in data.evidence:
+        rows.append(
+            [
+                "evidence",
+                e.team,
+                e.checked_at,
+                "",
+                "",
+                "",
+                e.capability_id,
+                e.capability_title or "",
+                e.answer or "",
+                e.dismissed_reason or "",
+                "",
+                "",
+                "",
+                "",
+                e.evidence_state,
+                e.evidence_summary,
             ]
         )
     return [[neutralise(cell) for cell in row] for row in rows]
@@ -273,6 +338,7 @@ def to_json(data: Export) -> str:
         "exported_at": data.exported_at,
         "answers": [asdict(row) for row in data.answers],
         "level_changes": [asdict(row) for row in data.level_changes],
+        "evidence": [asdict(row) for row in data.evidence],
     }
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 

@@ -1,22 +1,31 @@
-"""A team's history: its level timeline and the answers that changed between finished runs.
+"""A team's history: its level timeline, the answers that changed between finished runs, and
+the contradictions owners dismissed, with their reasons.
 
-Two queries whatever the number of runs: `/mlops history` reads the same rows the export
+Three queries whatever the number of runs: `/mlops history` reads the same rows the export
 does, and shows at most HISTORY_EDITS answer changes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.domain import Answer
-from bot.models import AnswerRecord, Assessment, AssessmentStatus, LevelChange, Team
+from bot.models import (
+    AnswerRecord,
+    Assessment,
+    AssessmentStatus,
+    EvidenceDismissal,
+    LevelChange,
+    Team,
+)
 from bot.services import maturity
 
 HISTORY_EDITS = 30
+HISTORY_DISMISSALS = 10
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,7 @@ class History:
     edits: list[AnswerChange]
     more_edits: int
     model: maturity.ModelSet | None = None
+    dismissals: list[EvidenceDismissal] = field(default_factory=list)
 
 
 def history(session: Session, team: Team) -> History:
@@ -75,10 +85,22 @@ def history(session: Session, team: Team) -> History:
             )
         last[record.capability_id] = record
     edits.reverse()
+    dismissals = list(
+        session.scalars(
+            select(EvidenceDismissal)
+            .where(
+                EvidenceDismissal.team_id == team.id,
+                EvidenceDismissal.workspace_id == team.workspace_id,
+            )
+            .order_by(EvidenceDismissal.id.desc())
+            .limit(HISTORY_DISMISSALS)
+        )
+    )
     return History(
         team,
         changes,
         edits[:HISTORY_EDITS],
         max(0, len(edits) - HISTORY_EDITS),
         maturity.for_workspace(session, team.workspace_id),
+        dismissals,
     )

@@ -24,6 +24,7 @@ from bot.models import (
     Assessment,
     Delivery,
     DigestSubscription,
+    EvidenceDismissal,
     EvidenceSource,
     Installation,
     LevelChange,
@@ -50,6 +51,7 @@ ACTOR_COLUMNS = [
     (DigestSubscription, DigestSubscription.created_by),
     (EvidenceSource, EvidenceSource.created_by),
     (WorkspaceModel, WorkspaceModel.installed_by),
+    (EvidenceDismissal, EvidenceDismissal.dismissed_by),
 ]
 
 
@@ -101,6 +103,18 @@ def forget(
         if redacted != answer.note:
             answer.note = redacted
             count("answers", 1)
+    dismissal_like = [EvidenceDismissal.reason.contains(user_id)] + [
+        EvidenceDismissal.reason.ilike(f"%{name.strip()}%") for name in names if name.strip()
+    ]
+    for dismissal in session.scalars(
+        select(EvidenceDismissal).where(
+            EvidenceDismissal.workspace_id == workspace_id, or_(*dismissal_like)
+        )
+    ):
+        redacted = pattern.sub(REMOVED, dismissal.reason)
+        if redacted != dismissal.reason:
+            dismissal.reason = redacted
+            count("evidence_dismissals", 1)
     for team in session.scalars(select(Team).where(Team.workspace_id == workspace_id)):
         redacted = pattern.sub(REMOVED, team.name)
         if redacted != team.name:

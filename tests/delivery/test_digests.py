@@ -208,3 +208,40 @@ def test_the_digests_overview_button_shows_the_overview_to_whoever_clicks(bot, o
     assert reply.args.get("replace_original") is not True  # the digest stays for everyone
     assert reply.args.get("response_type", "ephemeral") == "ephemeral"
     assert "Fraud ML" in str(reply.args)
+
+
+def test_the_digest_says_how_many_teams_their_tools_verify_and_contradict(bot, org, run_tick):
+    import dataclasses
+
+    from bot.domain.evidence import Signal, Strength, mlflow_findings, repo_findings
+    from bot.services import evidence
+
+    verified = org.team("Fraud ML", yes=5)
+    contradicted = org.team("Search", yes=5)
+    org.team("Vision", yes=5)  # nothing connected: not counted
+    org.subscribe("CDIGEST", weekday=0, at="09:00", tz="Europe/Berlin")
+    allowed = dataclasses.replace(bot.settings, evidence_allowed_hosts=frozenset({"ml.example"}))
+    strong = [
+        Signal(cid, Strength.STRONG, "seen", "x.py")
+        for cid in ("data_versioning", "automated_training", "feature_store")
+    ]
+    busy = {"runs_30d": 5, "experiments_with_runs": [{"name": "e", "runs": 5}],
+            "models": [{"name": "m", "versions": 2, "aliases": ["prod"]}]}  # fmt: skip
+    with org.session() as session:
+        for team_id, observed in ((verified, busy), (contradicted, {"models": []})):
+            team = session.get(Team, team_id)
+            found = evidence.connect_source(
+                session, allowed, team, "mlflow", "https://ml.example", {}, "UOWNER"
+            )
+            evidence.record_findings(session, found, mlflow_findings(observed), utcnow())
+            repo = evidence.connect_source(
+                session, allowed, team, "repo", "https://ml.example/x.git", {}, "UOWNER"
+            )
+            evidence.record_findings(session, repo, repo_findings(strong), utcnow())
+    run_tick(datetime(2026, 11, 30, 8, 5, tzinfo=UTC))
+    (digest,) = [c for c in posts(bot.slack, "CDIGEST") if key_of(c).startswith("digest:")]
+    assert_valid_message(digest.args)
+    assert (
+        ":mag: *Evidence*: 1 of 2 teams with connected tools has a level verified by them · "
+        "2 answers contradict their tools" in str(digest.args["blocks"])
+    )
