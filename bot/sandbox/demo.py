@@ -1,6 +1,7 @@
 """`--demo`: a dozen teams at different levels with some history, so the overview, the App
-Home and the digest look like a real organisation from the first click. It runs Google's
-model; as Ada (an admin) `/mlops model` switches to Microsoft's, keeping every answer.
+Home and the digest look like a real organisation from the first click; three of them have a
+local Git repository connected, so `/mlops evidence` shows what the bot found there. It runs
+Google's model; as Ada (an admin) `/mlops model` switches to Microsoft's, keeping every answer.
 
 Every assessment is run through the assessment service (`bot.sandbox.seed`), so answers,
 stored levels and the level-change timeline are exactly what the bot itself writes; only
@@ -12,15 +13,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.config import Settings
 from bot.domain import DEFAULT_CHECKLIST, Answer
 from bot.models import Cadence, DigestSubscription, Team, TeamReminder, Workspace
+from bot.sandbox.demo_repos import make_repositories
 from bot.sandbox.seed import seed_finished_assessment
 from bot.sandbox.workspace import DIGEST_CHANNEL, TEAM_ID, TEAM_NAME, TIMEZONE
-from bot.services.teams import create_team
+from bot.services import evidence
+from bot.services.teams import create_team, find_team
 
 _CODES = {"Y": Answer.YES, "P": Answer.PARTLY, "N": Answer.NO, "?": Answer.NOT_SURE}
 
@@ -85,8 +90,25 @@ def _seed_team(session: Session, spec: DemoTeam, now: datetime) -> None:
     team.home_channel_id = spec.channel
 
 
-def seed(session_factory: sessionmaker[Session], now: datetime) -> bool:
-    """Write the demo organisation unless the sandbox workspace has teams; True if written."""
+def _connect_repositories(session: Session, settings: Settings, repos_dir: Path) -> None:
+    for name, url in make_repositories(repos_dir).items():
+        team = find_team(session, TEAM_ID, name)
+        owner = team.owners[0].user_id
+        evidence.connect_source(session, settings, team, "repo", url, {}, owner)
+
+
+def seed(
+    session_factory: sessionmaker[Session],
+    now: datetime,
+    *,
+    settings: Settings | None = None,
+    repos_dir: Path | None = None,
+) -> bool:
+    """Write the demo organisation unless the sandbox workspace has teams; True if written.
+
+    With `settings` (allowing file:// URLs) and `repos_dir`, some teams also get a local Git
+    repository connected for evidence (bot.sandbox.demo_repos), for the worker to read.
+    """
     with session_factory.begin() as session:
         if session.get(Workspace, TEAM_ID) is None:
             session.add(Workspace(id=TEAM_ID, name=TEAM_NAME, created_at=now - timedelta(days=400)))
@@ -98,6 +120,8 @@ def seed(session_factory: sessionmaker[Session], now: datetime) -> bool:
             return False
         for spec in DEMO_TEAMS:
             _seed_team(session, spec, now)
+        if settings is not None and repos_dir is not None:
+            _connect_repositories(session, settings, repos_dir)
         subscription = DigestSubscription(
             workspace_id=TEAM_ID,
             channel_id=DIGEST_CHANNEL,

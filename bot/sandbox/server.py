@@ -30,11 +30,13 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from bot.app import Runtime, create_app
 from bot.config import Settings
+from bot.evidence.refresh import refresh as read_due_sources
 from bot.migrate import upgrade
 from bot.observability import Metrics
 from bot.sandbox import workspace
 from bot.sandbox.blockkit import Directory, render_message, render_view
 from bot.sandbox.clock import SandboxClock
+from bot.sandbox.demo_repos import demo_repos_dir
 from bot.sandbox.signed import BotAnswer, SlackSender
 from bot.sandbox.slack_api import FakeSlack
 from bot.sandbox.slack_api.limits import message_error, view_problems
@@ -151,6 +153,8 @@ class Sandbox:
             database_url=self.database_url,
             port=0,
             slash_command=self.slash_command,
+            # the demo's repositories are local: file:// is allowed here and in tests only
+            evidence_allow_file_urls=True,
         )
         upgrade(self.database_url)
         self.runtime = Runtime.from_settings(self.settings)
@@ -158,7 +162,12 @@ class Sandbox:
         if self.demo:
             from bot.sandbox.demo import seed
 
-            self.seeded = seed(self.runtime.session_factory, self.clock.now())
+            self.seeded = seed(
+                self.runtime.session_factory,
+                self.clock.now(),
+                settings=self.settings,
+                repos_dir=demo_repos_dir(self.database_url),
+            )
         app = create_app(self.settings, self.runtime)
         if app_token:  # the bot opens a WebSocket to the stand-in, as to Slack
             from bot.sandbox.socket_mode import SocketModeServer, SocketSender
@@ -215,10 +224,16 @@ class Sandbox:
         with self._tick_lock:
             return tick(self.runtime, now or self.clock.now())
 
+    def refresh_evidence(self) -> None:
+        """Read the connected tools that are due (the demo's repositories, a Refresh asked
+        for in the page), as the worker's evidence pass does; on real time, like the bot."""
+        read_due_sources(self.runtime.session_factory, self.settings, concurrency=2)
+
     def _work(self) -> None:
         while not self._stopping.wait(self.tick_seconds):
             try:
                 self.tick()
+                self.refresh_evidence()
                 self._last_tick_error = ""
             except Exception as error:  # keep ticking; say it once, not every two seconds
                 if str(error) != self._last_tick_error:
