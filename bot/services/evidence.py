@@ -324,7 +324,8 @@ def request_refresh(session: Session, team: Team, now: datetime | None = None) -
     if not sources:
         raise NotFound(
             f"*{escape(team.name)}* has no tools connected yet: "
-            f"`{COMMAND} connect {escape(team.name)} mlflow <url>` or `... repo <git-url>`."
+            f"`{COMMAND} connect {escape(team.name)} mlflow &lt;url&gt;` or "
+            "`... repo &lt;git-url&gt;`."
         )
     last = max((s.refresh_requested_at for s in sources if s.refresh_requested_at), default=None)
     if last is not None and now - last < REFRESH_COOLDOWN:
