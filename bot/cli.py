@@ -310,6 +310,63 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """The heatmap pages and the trend as files in a folder, with progress on stderr; needs
+    only the database, like export."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.db import read_only, session_scope
+    from bot.models import Workspace, utcnow
+    from bot.pictures.heatmap import heatmap_pages, page_count
+    from bot.services import pictures as picture_service
+
+    settings = _settings(args, require_slack=False)
+    runtime = _existing_database(settings)
+    output = Path(args.output)
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        print(f"mlops-bot: could not create {output}: {error.strerror}", file=sys.stderr)
+        return 1
+    written = []
+
+    def write(name: str, data: bytes) -> None:
+        path = output / name
+        path.write_bytes(data)
+        written.append(path)
+
+    try:
+        with session_scope(runtime.session_factory) as session:
+            read_only(session)
+            if session.get(Workspace, args.workspace) is None:
+                print(f"mlops-bot: no workspace {args.workspace} in the database", file=sys.stderr)
+                return 1
+            rows = picture_service.heatmap_rows(session, args.workspace)
+            pages = page_count(len(rows))
+            print(f"{len(rows)} teams: {pages} heatmap page(s) and the trend", file=sys.stderr)
+            for number, page in enumerate(heatmap_pages(rows, fmt=args.format), start=1):
+                write(page.picture.filename, page.picture.data)
+                print(f"[{number}/{pages + 1}] wrote {written[-1]}", file=sys.stderr)
+            trend = picture_service.trend_picture(
+                session, args.workspace, utcnow(), fmt=args.format
+            )
+            write(trend.filename, trend.data)
+            print(f"[{pages + 1}/{pages + 1}] wrote {written[-1]}", file=sys.stderr)
+    except SQLAlchemyError as error:
+        print(
+            f"mlops-bot: could not read {redact_url(settings.database_url)} "
+            f"({type(error).__name__}); is it migrated (`mlops-bot migrate`)?",
+            file=sys.stderr,
+        )
+        return 1
+    except OSError as error:
+        print(f"mlops-bot: could not write to {output}: {error.strerror}", file=sys.stderr)
+        return 1
+    finally:
+        runtime.engine.dispose()
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """Answers and level history of one workspace (or team) as CSV or JSON; needs only the
     database, so an operator can take the data out without any Slack credentials."""
@@ -804,6 +861,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="leave answer notes out (for a file to pass on; see EXPORT_PERMISSION)",
     )
+    report = add(
+        "report",
+        cmd_report,
+        "Write the maturity heatmap (a file per 50 teams) and the trend as pictures to a folder.",
+    )
+    report.add_argument("--workspace", required=True, help="the Slack team id, e.g. T0123ABCD")
+    report.add_argument("--output", required=True, metavar="DIR", help="the folder to write to")
+    report.add_argument("--format", choices=["png", "svg"], default="png", help="png (default)")
     workspace = add(
         "workspace", lambda a: (workspace.print_help(), 2)[1], "Operator tools for workspaces."
     )

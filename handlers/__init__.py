@@ -15,6 +15,7 @@ def register(app: App, settings: Settings) -> None:
         export,
         maturity,
         reminders,
+        report,
         teams,
     )
 
@@ -25,5 +26,6 @@ def register(app: App, settings: Settings) -> None:
     reminders.register(app, settings)
     export.register(app, settings)
     evidence.register(app, settings)
+    report.register(app, settings)
     direct.register(app, settings)
     maturity.register(app, settings)

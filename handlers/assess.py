@@ -16,16 +16,18 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.config import Settings
 from bot.errors import COMMAND, NotFound, UserError
-from bot.models import Team
+from bot.models import Team, utcnow
 from bot.mrkdwn import escape
 from bot.services import assessments, channels, evidence_view, maturity
 from bot.services import history as history_service
 from bot.services import home as home_service
+from bot.services import pictures as picture_service
 from bot.services import teams as team_service
 from bot.services.assessments import NOTE_MAX, Outcome
 from handlers.base import Req, dm, from_view, listener, parse_value, reply
 from handlers.commands import subcommand
 from handlers.ids import Action, Block, Callback
+from handlers.report import upload
 from messages import plural, render
 
 log = logging.getLogger(__name__)
@@ -142,11 +144,25 @@ def next_step(req: Req, text: str) -> None:
     reply(req, render("next_step", state=state))
 
 
-@subcommand("history", writes=False)
+@subcommand("history", writes=False, reply_in_ack=False)  # uploads the timeline picture
 def history(req: Req, text: str) -> None:
     team, _ = _team_arg(req, text, create=False)
     data = history_service.history(req.session, team)
-    reply(req, render("history", command=req.settings.slash_command, **vars(data)))
+    picture = None
+    if data.changes:
+        picture = picture_service.timeline_picture(req.session, team, utcnow())
+    req.save()  # nothing was written; no transaction stays open across the upload
+    note = None
+    if picture is not None:
+        try:
+            dm = req.client.conversations_open(users=req.user_id)["channel"]["id"]
+            upload(req.client, dm, [picture], render("timeline_comment", team=team))
+            note = ":chart_with_upwards_trend: The timeline picture is in your DM with me."
+        except SlackApiError as error:
+            reason = error.response.get("error") or "unknown_error"
+            log.warning("timeline upload to %s failed: %s", req.user_id, reason)
+            note = f"I could not send you the timeline picture (Slack said `{reason}`)."
+    reply(req, render("history", command=req.settings.slash_command, note=note, **vars(data)))
 
 
 # --- buttons ------------------------------------------------------------------------

@@ -26,6 +26,7 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("remind", "|".join(REMINDER_CADENCES), "the team's nudge cadence"),
     ("snooze", "2w", "pause the team's nudges"),
     ("export", "[team]", "answers and level history as a CSV file, sent to you"),
+    ("report", "[#channel]", "the heatmap and the trend as pictures, sent to you"),
     ("model", "[use NAME]", "the maturity model in use; admins switch between installed ones"),
     ("evidence", "[team]", "what the team's MLflow and Git show beside each answer"),
     (

@@ -372,6 +372,7 @@ def test_wait_for_waits_and_reports_what_it_saw(client: WebClient, slack: FakeSl
 
 
 def test_file_upload_v2_roundtrip(client: WebClient, slack: FakeSlack) -> None:
+    slack.add_channel("C1")  # sharing a file needs membership, chat:write.public or not
     result = client.files_upload_v2(
         channel="C1", content="a,b\n1,2\n", filename="report.csv", title="Report"
     )

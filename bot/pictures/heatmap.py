@@ -13,7 +13,7 @@ move the grid: a name that would not fit its column is shortened with an ellipsi
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from matplotlib.colors import BoundaryNorm, ListedColormap, to_rgba
@@ -35,7 +35,15 @@ from bot.pictures.common import (
     save,
 )
 
-__all__ = ["EVIDENCE_MARKS", "HeatmapPage", "HeatmapRow", "render_heatmap", "sort_rows"]
+__all__ = [
+    "EVIDENCE_MARKS",
+    "HeatmapPage",
+    "HeatmapRow",
+    "heatmap_pages",
+    "page_count",
+    "render_heatmap",
+    "sort_rows",
+]
 
 PER_PAGE = 50
 
@@ -124,13 +132,32 @@ def render_heatmap(
     title: str = "Maturity heatmap",
 ) -> list[HeatmapPage]:
     """The heatmap as pages of at most `per_page` teams (one empty page for no teams)."""
+    return list(
+        heatmap_pages(
+            rows, checklist, level_names=level_names, per_page=per_page, fmt=fmt, title=title
+        )
+    )
+
+
+def page_count(rows: int, per_page: int = PER_PAGE) -> int:
+    return max(1, -(-rows // per_page))
+
+
+def heatmap_pages(
+    rows: Sequence[HeatmapRow],
+    checklist: Checklist = DEFAULT_CHECKLIST,
+    *,
+    level_names: Mapping[int, str] | None = None,
+    per_page: int = PER_PAGE,
+    fmt: str = "png",
+    title: str = "Maturity heatmap",
+) -> Iterator[HeatmapPage]:
+    """`render_heatmap` a page at a time, for a caller that reports progress."""
     names = dict(LEVEL_NAMES if level_names is None else level_names)
     ordered = sort_rows(rows)
     pages = [ordered[i : i + per_page] for i in range(0, len(ordered), per_page)] or [[]]
-    return [
-        _page(page, number, len(pages), len(ordered), per_page, checklist, names, fmt, title)
-        for number, page in enumerate(pages, start=1)
-    ]
+    for number, page in enumerate(pages, start=1):
+        yield _page(page, number, len(pages), len(ordered), per_page, checklist, names, fmt, title)
 
 
 _ORDER = ("yes", "partly", "no", "not_sure", UNANSWERED)

@@ -90,6 +90,12 @@ class _Check:
         if isinstance(value, str) and len(value) > limit:
             self.add(path, f"must be less than {limit + 1} characters")
 
+    def image_source(self, path: str, image: dict) -> None:
+        """An image shows a public URL or an uploaded Slack file: exactly one of the two."""
+        if ("image_url" in image) == ("slack_file" in image):
+            self.add(path, "must provide either image_url or slack_file")
+        self.length(f"{path}/image_url", image.get("image_url"), URL)
+
     def count(self, path: str, items: Any, limit: int, minimum: int = 0) -> list:
         if not isinstance(items, list):
             self.add(path, "must be an array")
@@ -208,7 +214,7 @@ class _Check:
             ):
                 self.add(f"{path}/initial_value", f"must be less than {max_length + 1} characters")
         elif kind == "image":
-            self.length(f"{path}/image_url", element.get("image_url"), URL)
+            self.image_source(path, element)
             self.length(f"{path}/alt_text", element.get("alt_text"), IMAGE_ALT)
         elif kind in TEXT_TYPES:
             self.text(path, element, SECTION_TEXT)
@@ -260,7 +266,9 @@ class _Check:
             if not in_view and not block.get("dispatch_action"):
                 self.add(path, "input blocks in messages need dispatch_action")
         elif kind == "image":
-            self.length(f"{path}/image_url", block.get("image_url"), URL)
+            self.image_source(path, block)
+            if not block.get("alt_text"):
+                self.add(f"{path}/alt_text", "missing required field: alt_text")
             self.length(f"{path}/alt_text", block.get("alt_text"), IMAGE_ALT)
             self.text(f"{path}/title", block.get("title"), IMAGE_ALT, plain=True, required=False)
         elif kind not in KNOWN_BLOCKS:

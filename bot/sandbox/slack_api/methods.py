@@ -18,6 +18,34 @@ from urllib.parse import quote
 from bot.sandbox.slack_api.limits import message_error, view_problems
 from bot.sandbox.slack_api.state import ApiError, ApiResult, WorkspaceState, truthy, ts_key
 
+_TYPES = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "svg": "image/svg+xml",
+    "csv": "text/csv",
+    "json": "application/json",
+}
+
+
+def file_type(filename: str) -> dict[str, str]:
+    """Slack's ``filetype`` and ``mimetype`` for a file name (by its extension)."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    filetype = "jpg" if extension == "jpeg" else extension or "binary"
+    return {"filetype": filetype, "mimetype": _TYPES.get(extension, "application/octet-stream")}
+
+
+def image_size(content: bytes) -> dict[str, int]:
+    """``original_w`` and ``original_h`` of a PNG, as Slack reports them for images."""
+    if content[:8] == b"\x89PNG\r\n\x1a\n" and content[12:16] == b"IHDR":
+        return {
+            "original_w": int.from_bytes(content[16:20], "big"),
+            "original_h": int.from_bytes(content[20:24], "big"),
+        }
+    return {}
+
+
 # A response URL works this long after Slack issued it (and at most 5 times).
 RESPONSE_URL_TTL = 30 * 60
 
@@ -67,6 +95,7 @@ class WebApiMethods(WorkspaceState):
             "views.publish": self._views_publish,
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
+            "files.info": self._files_info,
         }
 
     @property
@@ -201,9 +230,11 @@ class WebApiMethods(WorkspaceState):
     def _store_upload(self, file_id: str, body: bytes) -> tuple[int, str]:
         """Keep an uploaded file's bytes (files_upload_v2's middle step)."""
         record = self.files.get(file_id)
-        if record is None:
+        if record is None or record["completed"]:
             return 404, "file_not_found"
         record["content"] = body
+        record["size"] = len(body)
+        record.update(image_size(body))
         return 200, f"OK - {len(body)}"
 
     # ------------------------------------------------------------------ Web API methods
@@ -223,9 +254,36 @@ class WebApiMethods(WorkspaceState):
     def _check_message(self, args: dict[str, Any]) -> None:
         """Refuse a message Slack would refuse (``invalid_blocks``, ``msg_too_long``, ...)."""
         refused = message_error(args)
+        if refused is None:
+            problems = self._slack_file_problems(args.get("blocks"))
+            refused = ("invalid_blocks", problems) if problems else None
         if refused is not None:
             self.refused.append({"method": "message", "error": refused[0], "why": refused[1]})
             raise ApiError(*refused)
+
+    def _slack_file_problems(self, blocks: Any, viewer: str | None = None) -> list[str]:
+        """Slack's ``invalid slack file`` errors for the images of ``blocks`` (see below)."""
+        problems: list[str] = []
+
+        def walk(node: Any, path: str) -> None:
+            if isinstance(node, dict):
+                if node.get("type") == "image" and "slack_file" in node:
+                    problem = self.slack_file_problem(node["slack_file"], viewer)
+                    if problem:
+                        problems.append(f"[ERROR] {problem} [json-pointer:{path}/slack_file]")
+                for key, value in node.items():
+                    walk(value, f"{path}/{key}")
+            elif isinstance(node, list):
+                for index, value in enumerate(node):
+                    walk(value, f"{path}/{index}")
+
+        if isinstance(blocks, str):
+            try:
+                blocks = json.loads(blocks)
+            except ValueError:
+                return []
+        walk(blocks, "/blocks")
+        return problems
 
     def _view_arg(self, args: dict[str, Any]) -> dict[str, Any]:
         """The ``view`` argument, refused with ``invalid_arguments`` where Slack would."""
@@ -519,6 +577,10 @@ class WebApiMethods(WorkspaceState):
         if not isinstance(raw_view, dict) or raw_view.get("type") != "home":
             raise ApiError("invalid_arguments")
         raw_view = self._view_arg(args)
+        problems = self._slack_file_problems(raw_view.get("blocks"), viewer=user_id)
+        if problems:
+            self.refused.append({"method": "view", "error": "invalid_arguments", "why": problems})
+            raise ApiError("invalid_arguments", problems)
         current = self.home_views.get(user_id)
         if current is not None and args.get("hash") and args["hash"] != current["hash"]:
             raise ApiError("hash_conflict")
@@ -526,9 +588,20 @@ class WebApiMethods(WorkspaceState):
         self.home_views[user_id] = view
         return {"ok": True, "view": view}
 
+    def _check_scope(self, token: str, scope: str) -> None:
+        if scope not in self._scopes(token):
+            raise ApiError("missing_scope")
+
     def _files_get_upload_url(self, args: dict[str, Any], token: str) -> ApiResult:
+        """Step one of files_upload_v2: a file id and where to send the bytes."""
+        self._check_scope(token, "files:write")
         filename = str(self._require(args, "filename"))
-        length = int(self._require(args, "length"))
+        try:
+            length = int(self._require(args, "length"))
+        except (TypeError, ValueError):
+            raise ApiError("invalid_arguments") from None
+        if length <= 0:
+            raise ApiError("invalid_arguments")
         file_id = f"F{next(self._ids):09d}"
         self.files[file_id] = {
             "id": file_id,
@@ -536,32 +609,55 @@ class WebApiMethods(WorkspaceState):
             "length": length,
             "content": None,
             "title": filename,
+            "alt_txt": args.get("alt_txt") or None,
+            "user": self.bot_user_id,
             "channels": [],
+            "completed": False,
+            **file_type(filename),
         }
         return {"ok": True, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
 
     def _files_complete_upload(self, args: dict[str, Any], token: str) -> ApiResult:
+        """Step three: the uploaded files become files, shared where ``channel_id`` says.
+
+        Refused like Slack: ``missing_scope`` without ``files:write``; ``file_not_found``
+        for an id this workspace never issued, already completed, or whose bytes never
+        arrived; a channel the bot cannot post in as for chat.postMessage (``not_in_channel``,
+        ``channel_not_found``, ``is_archived``). Nothing is shared when a check fails.
+        """
+        self._check_scope(token, "files:write")
         files = self._require(args, "files")
         if isinstance(files, str):
             try:
                 files = json.loads(files)
             except ValueError as exc:
                 raise ApiError("invalid_arguments") from exc
+        if not isinstance(files, list) or not files:
+            raise ApiError("invalid_arguments")
         channel = args.get("channel_id") or args.get("channels")
-        completed = []
+        target = None
+        if channel:
+            target = self._resolve_channel(str(channel).split(",")[0])
+            self._check_postable(target)
+        records = []
         for entry in files:
-            record = self.files.get(entry.get("id"))
-            if record is None:
+            record = self.files.get(entry.get("id")) if isinstance(entry, dict) else None
+            if record is None or record["completed"] or record["content"] is None:
                 raise ApiError("file_not_found")
+            records.append((entry, record))
+        completed = []
+        for entry, record in records:
+            record["completed"] = True
+            record["created"] = int(self.now())
             if entry.get("title"):
                 record["title"] = entry["title"]
-            if channel:
-                record["channels"].append(channel)
+            if target:
+                record["channels"].append(target)
+            record["url_private"] = f"{self.base_url}/files/{record['id']}/{record['name']}"
             completed.append({k: v for k, v in record.items() if k != "content"})
-        if channel:
+        if target:
             # Sharing into a conversation posts a message carrying the files, with the
             # initial comment as its text, as Slack does.
-            target = self._resolve_channel(str(channel).split(",")[0])
             message = self._new_bot_message(
                 {"text": args.get("initial_comment") or "", "blocks": args.get("blocks")}
             )
@@ -569,3 +665,43 @@ class WebApiMethods(WorkspaceState):
             message["upload"] = True
             self.messages[target].append(message)
         return {"ok": True, "files": completed}
+
+    def _files_info(self, args: dict[str, Any], token: str) -> ApiResult:
+        """A completed file the bot can see (``file_not_found`` otherwise)."""
+        self._check_scope(token, "files:read")
+        record = self.files.get(str(self._require(args, "file")))
+        if record is None or not record["completed"]:
+            raise ApiError("file_not_found")
+        return {"ok": True, "file": {k: v for k, v in record.items() if k != "content"}}
+
+    def slack_file_problem(self, reference: Any, viewer: str | None = None) -> str | None:
+        """Why an image's ``slack_file`` would be refused, or None.
+
+        Slack shows an uploaded image in a block only if it is a png, jpg or gif file and
+        the people who see the block can see the file: a file uploaded without a channel is
+        the bot's alone (``invalid slack file``), so it must be shared into a conversation
+        first; for App Home (``viewer``), one that person can see: a public channel or
+        their own DM with the bot.
+        """
+        if not isinstance(reference, dict) or ("id" in reference) == ("url" in reference):
+            return "invalid slack file"
+        file_id = reference.get("id")
+        if file_id is None:
+            file_id = next(
+                (f["id"] for f in self.files.values() if f.get("url_private") == reference["url"]),
+                None,
+            )
+        record = self.files.get(str(file_id))
+        if record is None or not record["completed"]:
+            return "invalid slack file"
+        if record.get("filetype") not in ("png", "jpg", "gif"):
+            return "slack file must be an image (png, jpg or gif)"
+        shares = record["channels"]
+        if not shares:
+            return "invalid slack file"
+        if viewer is not None and not any(
+            c == self.dm_channel_id(viewer) or not self._channel_record(c).get("is_private")
+            for c in shares
+        ):
+            return "invalid slack file"
+        return None
