@@ -26,6 +26,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -309,6 +310,12 @@ class DigestSubscription(Base):
     # A schedule applies from its last change on, so an edit never triggers a catch-up.
     updated_at: Mapped[datetime | None]
     last_sent_at: Mapped[datetime | None]
+    # The trend picture goes with each digest unless turned off (`... charts off`).
+    charts: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # The last trend picture shared here (a Slack file id), which App Home shows.
+    picture_file_id: Mapped[str | None] = mapped_column(String(32))
+    picture_alt_text: Mapped[str | None] = mapped_column(Text)
+    picture_shared_at: Mapped[datetime | None]
 
 
 class SlackUser(Base):

@@ -20,12 +20,12 @@ from bot.models import Team, utcnow
 from bot.mrkdwn import escape
 from bot.services import assessments, channels, evidence_view, maturity
 from bot.services import history as history_service
-from bot.services import home as home_service
 from bot.services import pictures as picture_service
 from bot.services import teams as team_service
 from bot.services.assessments import NOTE_MAX, Outcome
 from handlers.base import Req, dm, from_view, listener, parse_value, reply
 from handlers.commands import subcommand
+from handlers.home import publish_home
 from handlers.ids import Action, Block, Callback
 from handlers.report import upload
 from messages import plural, render
@@ -77,13 +77,8 @@ def outcome_message(req: Req, outcome: Outcome) -> dict:
 
 def refresh_home(req: Req) -> None:
     """Publish the person's App Home again so it shows the new level (best effort)."""
-    view = render(
-        "home",
-        command=req.settings.slash_command,
-        **vars(home_service.home(req.session, req.team_id, req.user_id)),
-    )
     try:
-        req.client.views_publish(user_id=req.user_id, view=view)
+        publish_home(req, req.user_id)
     except SlackApiError as error:
         log.info("could not refresh App Home for %s: %s", req.user_id, error.response.get("error"))
 

@@ -12,10 +12,10 @@ from bot.config import Settings
 from bot.errors import Forbidden, UserError
 from bot.mrkdwn import escape, plain
 from bot.services import channels, overview, permissions
-from bot.services import home as home_service
 from bot.services import teams as team_service
 from handlers.base import Req, listener, parse_value, reply
 from handlers.commands import subcommand
+from handlers.home import publish_home
 from handlers.ids import Action, Block, Callback
 from messages import render
 
@@ -188,9 +188,7 @@ def on_home_opened(req: Req) -> None:
     event = req.body.get("event") or {}
     if event.get("tab", "home") != "home":
         return
-    data = home_service.home(req.session, req.team_id, event.get("user") or req.user_id)
-    view = render("home", command=req.settings.slash_command, **vars(data))
-    req.client.views_publish(user_id=event.get("user") or req.user_id, view=view)
+    publish_home(req, event.get("user") or req.user_id)
 
 
 def register(app: App, settings: Settings) -> None:

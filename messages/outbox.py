@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.models import Cadence, utcnow
-from bot.outbox import Claimed, DeliveryKind, Rendered, Renderer, one_by_one
+from bot.outbox import Claimed, DeliveryKind, Rendered, Renderer, Upload, one_by_one
 from bot.services import digests, maturity, nudges
+from bot.services import pictures as picture_service
 from messages import render, step_headline
 
 
@@ -39,6 +40,27 @@ def digest(session: Session, row: Claimed, settings: Settings) -> Rendered | Non
         since=found.since.strftime("%a %d %b"),
     )
     message.on_sent = partial(digests.mark_sent, subscription_id=found.subscription_id)
+    return message
+
+
+def picture(session: Session, row: Claimed, settings: Settings) -> Rendered | None:
+    """A digest's trend picture, drawn from the data of now, shared after the digest."""
+    found = digests.picture_for(session, row)
+    if found is None:
+        return None
+    drawn = picture_service.trend_picture(session, row.workspace_id, utcnow())
+    message = Rendered(
+        render("digest_picture_comment", command=settings.slash_command),
+        [],
+        upload=Upload(drawn.data, found.filename, drawn.title, drawn.alt_text),
+    )
+    message.on_sent = lambda session, at: digests.remember_picture(
+        session,
+        at,
+        subscription_id=found.subscription_id,
+        file_id=message.file_id,
+        alt_text=drawn.alt_text,
+    )
     return message
 
 
@@ -166,4 +188,5 @@ def renderers() -> dict[DeliveryKind, Renderer]:
         DeliveryKind.DIGEST: one_by_one(digest),
         DeliveryKind.NUDGE: nudge_batch,
         DeliveryKind.REMINDER: one_by_one(reminder),
+        DeliveryKind.PICTURE: one_by_one(picture),
     }

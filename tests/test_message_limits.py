@@ -535,3 +535,31 @@ def test_history_with_the_most_dismissals_kept(session):
         render("history", command="/mlops", **{**vars(data), "dismissals": dismissals})
     )
     assert len(message["blocks"]) <= 50
+
+
+# ---------------------------------------------------------------- pictures
+
+
+def test_picture_messages_for_the_worst_case(session):
+    import dataclasses
+
+    from bot.services.digests import SharedPicture
+    from bot.services.pictures import Report
+
+    team = worst_team(session, runs=overview_changes_kept() + 1)
+    data = history.history(session, team)
+    note = "I could not send you the timeline picture (Slack said `" + "x" * 200 + "`)."
+    message = valid_message(render("history", command="/mlops", note=note, **vars(data)))
+    assert len(message["blocks"]) <= 50
+    report = Report(heatmap=[object()] * 10, trend=object(), teams=500)
+    valid_message(render("report_sent", report=report, where="<#C0123456789>"))
+    assert isinstance(render("report_comment", report=report), str)
+    assert isinstance(render("timeline_comment", team=team), str)
+    assert isinstance(render("digest_picture_comment", command="/" + "&" * 31), str)
+    many_teams(session)
+    home_data = home.home(session, WS, "U1")
+    picture = SharedPicture("F0123456789", "&" * 5000, datetime(2026, 11, 30, tzinfo=UTC))
+    view = render("home", command="/mlops", **vars(dataclasses.replace(home_data, picture=picture)))
+    valid_view(view)
+    (image,) = [b for b in view["blocks"] if b["type"] == "image"]
+    assert len(image["alt_text"]) <= 2000

@@ -17,7 +17,15 @@ services that enqueue rows.
 from bot.outbox.kinds import DeliveryKind
 from bot.outbox.pacing import Pacer
 from bot.outbox.queue import Claimed, claim, db_now, enqueue, enqueue_many, retry_key, summary
-from bot.outbox.sender import DrainResult, Rendered, Renderer, Renderers, Sender, one_by_one
+from bot.outbox.sender import (
+    DrainResult,
+    Rendered,
+    Renderer,
+    Renderers,
+    Sender,
+    Upload,
+    one_by_one,
+)
 
 __all__ = [
     "Claimed",
@@ -28,6 +36,7 @@ __all__ = [
     "Renderer",
     "Renderers",
     "Sender",
+    "Upload",
     "claim",
     "db_now",
     "enqueue",

@@ -37,10 +37,19 @@ from bot.outbox.queue import Claimed
 log = logging.getLogger(__name__)
 
 METADATA_EVENT = "mlops_bot_delivery"
+FILE_PREFIX = "file:"
+"""A shared file carries no metadata: a row that shares one is found by its file name."""
 MAX_PAGES = 30
 """Beyond this many pages the scan gives up and the row is posted (at least once)."""
 SCAN_SECONDS = 900.0
 """A scan nobody waits for is forgotten after this long (a later crash needs a new one)."""
+
+
+def sought(row: Claimed) -> str:
+    """What marks the row's message in the history: its key in the message metadata, or,
+    for a row that shares a file (payload `filename`), that file's name."""
+    filename = row.payload.get("filename")
+    return FILE_PREFIX + str(filename) if filename else row.key
 
 
 class CheckLater(Exception):
@@ -114,16 +123,17 @@ class CrashCheck:
                     channel=channel,
                 )
                 self._scans[where] = scan
-            while row.key not in scan.found and not scan.done:
+            wanted = sought(row)
+            while wanted not in scan.found and not scan.done:
                 try:
                     self._read_page(row, scan)
                 except CheckLater:
                     self._waiting[row.key] = scan.started
                     raise
             self._waiting.pop(row.key, None)
-            if scan.done and scan.pages >= MAX_PAGES and row.key not in scan.found:
+            if scan.done and scan.pages >= MAX_PAGES and wanted not in scan.found:
                 log.warning("gave up looking for %s after %s pages; sending", row.key, MAX_PAGES)
-            return scan.found.get(row.key)
+            return scan.found.get(wanted)
 
     def _forget_old(self) -> None:
         waited_for = set(self._waiting.values())
@@ -180,6 +190,9 @@ class CrashCheck:
                 key = (meta.get("event_payload") or {}).get("key")
                 if key:
                     scan.found.setdefault(key, message.get("ts"))
+            for file in message.get("files") or []:
+                if file.get("name"):
+                    scan.found.setdefault(FILE_PREFIX + file["name"], message.get("ts") or "")
         scan.cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
         scan.done = scan.cursor is None or scan.pages >= MAX_PAGES
 

@@ -13,10 +13,12 @@ class DeliveryKind(enum.StrEnum):
     DIGEST = "digest"
     NUDGE = "nudge"
     REMINDER = "reminder"
+    PICTURE = "picture"  # a digest's trend picture, uploaded as a file after the digest
 
 
-PRIORITY = {DeliveryKind.LEVEL_CHANGE: 0, DeliveryKind.ALERT: 1}
-"""Announcements are the "within seconds" promise; digests and nudges may wait a moment."""
+PRIORITY = {DeliveryKind.LEVEL_CHANGE: 0, DeliveryKind.ALERT: 1, DeliveryKind.PICTURE: 10}
+"""Announcements are the "within seconds" promise; digests and nudges may wait a moment;
+a digest's picture follows its digest."""
 
 LOWEST = 9
 """The rank of every kind not in PRIORITY."""

@@ -63,13 +63,33 @@ MARK_AHEAD = 0.2  # rows due within this many seconds are marked sending in one 
 TIDY_SECONDS = 600.0  # how often a sender drops idle channel budgets
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file to share instead of a plain message (files_upload_v2); `text` is its comment.
+
+    `filename` must be unique in its channel for the row: the crash check recognises an
+    earlier attempt by it, since a file share carries no message metadata.
+    """
+
+    data: bytes
+    filename: str
+    title: str
+    alt_text: str
+
+
 @dataclass
 class Rendered:
-    """A message ready to post; `on_sent` runs in the transaction that records the send."""
+    """A message ready to post; `on_sent` runs in the transaction that records the send.
+
+    With `upload`, the row is a file shared into its channel with `text` as the comment;
+    `file_id` holds Slack's id for the file once shared (for `on_sent` to keep).
+    """
 
     text: str
     blocks: list[dict[str, Any]]
     on_sent: Callable[[Session, datetime], None] | None = None
+    upload: Upload | None = None
+    file_id: str | None = None
 
 
 Renderer = Callable[[Session, list[Claimed], Settings], "dict[int, Rendered | None]"]
@@ -411,7 +431,9 @@ class Sender:
             return
         self._sent(row, message, ts)
 
-    def _post(self, row: Claimed, message: Rendered) -> str:
+    def _post(self, row: Claimed, message: Rendered) -> str | None:
+        if message.upload is not None:
+            return self._share(row, message)
         client = self.client_for(row.workspace_id)
         args = dict(
             channel=row.channel_id,
@@ -433,6 +455,43 @@ class Sender:
             log.info("could not join %s: %s", row.channel_id, slack_errors.reason(error))
             raise
         return client.chat_postMessage(**args)["ts"]
+
+    def _share(self, row: Claimed, message: Rendered) -> str | None:
+        """Upload and share a file (three calls in slack_sdk's files_upload_v2).
+
+        Sharing needs membership even in a public channel the bot may post to, so a public
+        channel is joined on `not_in_channel`, as for messages. Slack completes the share
+        asynchronously: the message's ts is often not in the answer, and then None.
+        """
+        client = self.client_for(row.workspace_id)
+        upload = message.upload
+        assert upload is not None
+
+        def share():
+            return client.files_upload_v2(
+                channel=row.channel_id,
+                content=upload.data,
+                filename=upload.filename,
+                title=upload.title,
+                alt_txt=upload.alt_text,
+                initial_comment=message.text,
+            )
+
+        try:
+            answer = share()
+        except SlackApiError as error:
+            if slack_errors.reason(error) != "not_in_channel" or row.channel_id[:1] not in "CG":
+                raise
+            client.conversations_join(channel=row.channel_id)
+            answer = share()
+        file = answer.get("file") or {}
+        message.file_id = file.get("id")
+        shares = file.get("shares") or {}
+        for where in ("public", "private"):
+            for share_info in (shares.get(where) or {}).get(row.channel_id) or []:
+                if share_info.get("ts"):
+                    return str(share_info["ts"])
+        return None
 
     # -- outcomes
 

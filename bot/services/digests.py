@@ -39,8 +39,8 @@ from bot.services.teams import team_states
 LIST_LIMIT = 10
 CHANNEL_TOKEN = re.compile(r"<#([CG][A-Z0-9]{2,30})(?:\|[^>]*)?>")
 USAGE = (
-    "Use `{command} digest #channel weekly|daily|off [day] [HH:MM] [timezone]`, for example "
-    "`{command} digest #ml-leads weekly monday 09:00 Europe/Berlin`."
+    "Use `{command} digest #channel weekly|daily|off [day] [HH:MM] [timezone] [charts on|off]`,"
+    " for example `{command} digest #ml-leads weekly monday 09:00 Europe/Berlin`."
 )
 
 
@@ -53,6 +53,7 @@ class DigestRequest:
     weekday: int | None = None
     local_time: str | None = None
     timezone: str | None = None
+    charts: bool | None = None  # the trend picture with each digest; None keeps it as is
 
 
 def parse_request(text: str, command: str) -> DigestRequest:
@@ -69,10 +70,16 @@ def parse_request(text: str, command: str) -> DigestRequest:
                 f"channel from Slack's list, so Slack sends me its id. {usage}"
             )
         raise UserError(f"The first word should be a channel, like `#ml-leads`. {usage}")
-    cadence, weekday, at, tz = Cadence.WEEKLY, None, None, None
-    for token in tokens[1:]:
+    cadence, weekday, at, tz, charts = Cadence.WEEKLY, None, None, None, None
+    rest = iter(tokens[1:])
+    for token in rest:
         word = token.lower()
-        if word in DIGEST_CADENCES:
+        if word in ("charts", "chart", "pictures"):
+            switch = next(rest, "").lower()
+            if switch not in ("on", "off"):
+                raise UserError(f"Say `charts on` or `charts off`. {usage}")
+            charts = switch == "on"
+        elif word in DIGEST_CADENCES:
             cadence = Cadence(word)
         elif (day := _weekday(word)) is not None:
             weekday = day
@@ -88,7 +95,7 @@ def parse_request(text: str, command: str) -> DigestRequest:
             )
     if cadence == Cadence.DAILY and weekday is not None:
         raise UserError(f"A daily digest goes out every day, so it takes no day. {usage}")
-    return DigestRequest(match.group(1), cadence, weekday, at, tz)
+    return DigestRequest(match.group(1), cadence, weekday, at, tz, charts)
 
 
 def _weekday(word: str) -> int | None:
@@ -137,6 +144,10 @@ def subscribe(
         sub.weekday = None
     sub.local_time = request.local_time or sub.local_time or "09:00"
     sub.timezone = request.timezone or sub.timezone or "UTC"
+    if request.charts is not None:
+        sub.charts = request.charts
+    elif sub.charts is None:
+        sub.charts = True
     sub.updated_at = utcnow()
     session.flush()
     return sub
@@ -167,6 +178,8 @@ def describe(sub: DigestSubscription, now: datetime | None = None) -> str:
         now=now or utcnow(),
     )
     text = f"{when} at {sub.local_time} {sub.timezone}"
+    if sub.charts is False:
+        text += ", without the trend picture"
     if upcoming is not None:
         local = upcoming.astimezone(zone(sub.timezone))
         text += f" (next: {local:%a %d %b %H:%M})"
@@ -195,6 +208,22 @@ def enqueue_due(session: Session, workspace_id: str, now: datetime) -> int:
             channel_id=sub.channel_id,
             payload={"subscription_id": sub.id, "period": due.period},
         )
+        if sub.charts:
+            # The picture is a delivery of its own, queued behind the digest: an upload is
+            # a different Slack call with a different crash check (see picture_for). The
+            # count is of digests.
+            enqueue(
+                session,
+                workspace_id=workspace_id,
+                key=f"picture:{workspace_id}:{sub.channel_id}:{due.period}",
+                kind=DeliveryKind.PICTURE,
+                channel_id=sub.channel_id,
+                payload={
+                    "subscription_id": sub.id,
+                    "period": due.period,
+                    "filename": f"maturity-trend-{due.period}.png",
+                },
+            )
     return count
 
 
@@ -363,6 +392,80 @@ def digest_for(session: Session, row: Claimed, settings: Settings) -> Digest | N
     since = sub.last_sent_at or max(now - window, sub.created_at - window)
     facts = digest_context(session, row.workspace_id, settings, since, now)
     return Digest(sub.id, sub.cadence, since.astimezone(zone(sub.timezone)), facts)
+
+
+@dataclass(frozen=True)
+class DigestPicture:
+    """The trend picture that goes with a digest: which subscription, under which file name."""
+
+    subscription_id: int
+    filename: str
+    period: str
+
+
+def picture_for(session: Session, row: Claimed) -> DigestPicture | None:
+    """The picture a row stands for; None once the channel has no digest or no charts.
+
+    Its file name (fixed at enqueueing, `maturity-trend-{period}.png`) is how the crash
+    check recognises an earlier upload in the channel: unique per channel and period.
+    """
+    sub = session.get(DigestSubscription, row.payload.get("subscription_id"))
+    if sub is None or sub.channel_id != row.channel_id or sub.cadence == Cadence.OFF:
+        return None
+    if not sub.charts:
+        return None
+    workspace = session.get(Workspace, row.workspace_id)
+    if workspace is None or workspace.uninstalled_at is not None:
+        return None
+    filename = str(row.payload.get("filename") or "maturity-trend.png")
+    return DigestPicture(sub.id, filename, str(row.payload.get("period") or ""))
+
+
+def remember_picture(
+    session: Session,
+    shared_at: datetime,
+    *,
+    subscription_id: int,
+    file_id: str | None,
+    alt_text: str,
+) -> None:
+    """Keep the shared file's id for App Home (run in the transaction recording the send)."""
+    subscription = session.get(DigestSubscription, subscription_id)
+    if subscription is not None and file_id:
+        subscription.picture_file_id = file_id
+        subscription.picture_alt_text = alt_text
+        subscription.picture_shared_at = shared_at
+
+
+@dataclass(frozen=True)
+class SharedPicture:
+    file_id: str
+    alt_text: str
+    shared_at: datetime
+
+
+def latest_picture(session: Session, workspace_id: str, since: datetime) -> SharedPicture | None:
+    """The newest trend picture a digest shared since `since`, or None.
+
+    App Home shows it rather than uploading a picture of its own: Slack shows an uploaded
+    image in a view only to people who can see the file, so it must be shared in a
+    channel, and a digest's picture is, at most once a day.
+    """
+    row = session.execute(
+        select(
+            DigestSubscription.picture_file_id,
+            DigestSubscription.picture_alt_text,
+            DigestSubscription.picture_shared_at,
+        )
+        .where(
+            DigestSubscription.workspace_id == workspace_id,
+            DigestSubscription.picture_file_id.is_not(None),
+            DigestSubscription.picture_shared_at >= since,
+        )
+        .order_by(DigestSubscription.picture_shared_at.desc())
+        .limit(1)
+    ).first()
+    return SharedPicture(row[0], row[1] or "", row[2]) if row else None
 
 
 def mark_sent(session: Session, sent_at: datetime, *, subscription_id: int) -> None:

@@ -6,17 +6,21 @@ A fixed number of queries whatever the number of teams; at most HOME_TEAMS teams
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.models import Team, TeamOwner
+from bot.models import Team, TeamOwner, utcnow
 from bot.services import maturity
+from bot.services.digests import SharedPicture, latest_picture
 from bot.services.maturity import ModelSet
 from bot.services.overview import level_counts
 from bot.services.teams import TeamState, team_states
 
 HOME_TEAMS = 15
+PICTURE_DAYS = 8
+"""App Home shows the trend picture of a digest from the last week (and a day's slack)."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,7 @@ class Home:
     counts: dict[int | None, int]
     total: int
     model: ModelSet | None = None
+    picture: SharedPicture | None = None
 
 
 def home(session: Session, workspace_id: str, user_id: str) -> Home:
@@ -42,10 +47,12 @@ def home(session: Session, workspace_id: str, user_id: str) -> Home:
         session.scalars(select(Team).where(*condition).order_by(Team.name_key).limit(HOME_TEAMS))
     )
     counts, total = level_counts(session, workspace_id)
+    picture = latest_picture(session, workspace_id, utcnow() - timedelta(days=PICTURE_DAYS))
     return Home(
         team_states(session, workspace_id, teams),
         total_mine - len(teams),
         counts,
         total,
         maturity.for_workspace(session, workspace_id),
+        picture,
     )

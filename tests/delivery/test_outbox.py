@@ -271,7 +271,8 @@ def test_jobs_due_enqueues_and_sends_what_is_due_then(bot, org, operator_env):
     org.subscribe("CDIGEST", weekday=0, at="09:00", tz="Europe/Berlin")
     done = mlops_bot("jobs", "due", "--at", "2026-11-30T09:30+01:00", env=operator_env)
     assert done.returncode == 0, done.stderr
-    assert "digest 1" in done.stdout and "nudge 1" in done.stdout and "sent 2" in done.stdout
+    # sent 3: the digest, its trend picture and the nudge
+    assert "digest 1" in done.stdout and "nudge 1" in done.stdout and "sent 3" in done.stdout
     assert {key_of(c).split(":")[0] for c in posts(bot.slack)} == {"digest", "nudge"}
     again = mlops_bot("jobs", "due", "--at", "2026-11-30T10:00+01:00", env=operator_env)
     assert "digest 0" in again.stdout and "sent 0" in again.stdout

@@ -104,7 +104,8 @@ def test_catch_up_after_downtime_sends_once_and_only_the_latest(bot, org):
     for minutes in range(0, 180, 1):
         enqueue_due(bot.runtime, back + timedelta(minutes=minutes), None)
     keys = [d.idempotency_key for d in org.deliveries()]
-    assert keys == ["digest:T0TEST:CDIGEST:2026-W49"]
+    # One digest, and its trend picture behind it (a delivery of its own: an upload).
+    assert keys == ["digest:T0TEST:CDIGEST:2026-W49", "picture:T0TEST:CDIGEST:2026-W49"]
 
 
 def test_a_new_schedule_does_not_send_for_a_time_already_past(bot, org):
@@ -113,7 +114,10 @@ def test_a_new_schedule_does_not_send_for_a_time_already_past(bot, org):
     enqueue_due(bot.runtime, monday_10 + timedelta(minutes=5), None)
     assert org.deliveries() == []
     enqueue_due(bot.runtime, monday_10 + timedelta(days=7), None)
-    assert [d.idempotency_key for d in org.deliveries()] == ["digest:T0TEST:CDIGEST:2026-W50"]
+    assert [d.idempotency_key for d in org.deliveries()] == [
+        "digest:T0TEST:CDIGEST:2026-W50",
+        "picture:T0TEST:CDIGEST:2026-W50",
+    ]
 
 
 def test_next_digest_time_for_confirmations():
