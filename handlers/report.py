@@ -65,7 +65,8 @@ def upload_error(error: SlackApiError, where: str) -> UserError:
     return UserError(f"I could not post the pictures (Slack said `{reason}`).{hint}")
 
 
-@subcommand("report", writes=False, reply_in_ack=False)  # renders and uploads: too slow to wait
+# Not read-only: asking whether someone is an admin may refresh the cached Slack user.
+@subcommand("report", reply_in_ack=False)  # renders and uploads: too slow to wait
 def report(req: Req, text: str) -> None:
     channel = None
     if text.strip():
@@ -84,8 +85,10 @@ def report(req: Req, text: str) -> None:
                 "Only workspace admins and owners, or the bot admins named in BOT_ADMINS, post "
                 f"the report in a channel. `{req.settings.slash_command} report` sends it to you."
             )
-    made = picture_service.report(req.session, req.team_id, utcnow())
-    req.save()  # nothing was written; no transaction stays open across the upload
+    rows = picture_service.heatmap_rows(req.session, req.team_id)
+    weeks = picture_service.trend_weeks(req.session, req.team_id, utcnow())
+    req.save()  # no transaction stays open while drawing and uploading
+    made = picture_service.draw_report(rows, weeks)
     if made.teams == 0:
         reply(req, render("notice", text="No teams yet, so there is nothing to draw."))
         return

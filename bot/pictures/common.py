@@ -171,9 +171,12 @@ def level_colours(levels: list[int]) -> dict[int, tuple[float, float, float]]:
     }
 
 
-def text_colour(background: tuple[float, float, float]) -> str:
-    red, green, blue = background
-    return "black" if 0.299 * red + 0.587 * green + 0.114 * blue > 0.5 else "white"
+def readable(colour: tuple[float, float, float]) -> tuple[float, float, float]:
+    """`colour` darkened where it is too light to read as text on white."""
+    red, green, blue = colour
+    if 0.299 * red + 0.587 * green + 0.114 * blue <= 0.45:
+        return colour
+    return (red * 0.55, green * 0.55, blue * 0.55)
 
 
 def save(figure: Figure, fmt: str) -> bytes:

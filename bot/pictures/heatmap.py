@@ -63,7 +63,7 @@ _MARKERS: Mapping[str, dict] = {
 }
 
 # The layout, in inches.
-LABEL_WIDTH = 3.1  # level badge and team name
+LABEL_WIDTH = 2.7  # level badge and team name
 STRIP_WIDTH = 0.12
 NAME_LEFT = 0.3
 CELL_WIDTH = 0.56
@@ -71,8 +71,8 @@ CELL_HEIGHT = 0.24
 TITLE_HEIGHT = 0.45
 HEADER_HEIGHT = 1.45  # capability titles, slanted
 FOOTER_HEIGHT = 0.95  # level groups and the legend
-RIGHT_MARGIN = 1.1  # room for the last slanted title
-NAME_CHARS = 40
+RIGHT_MARGIN = 1.0  # room for the last slanted title
+NAME_CHARS = 34
 TITLE_CHARS = 26
 
 
@@ -254,7 +254,7 @@ def _page(
         y = fy(grid_top + (r + 0.5) * CELL_HEIGHT)
         level = f"L{row.level}" if row.level is not None else "\N{EN DASH}"
         text = f"{level}  {plain_text(row.team, NAME_CHARS)}"
-        label = figure.text(fx(NAME_LEFT), y, text, ha="left", va="center")
+        label = figure.text(fx(NAME_LEFT), y, text, ha="left", va="center", fontsize=9.5)
         _fit(label, text, name_room, renderer)
 
     # Capability titles above their columns, slanted; level groups below the grid.

@@ -19,6 +19,7 @@ from bot.pictures.common import (
     level_colours,
     level_name,
     new_figure,
+    readable,
     save,
 )
 
@@ -102,7 +103,7 @@ def render_trend(
                     va="center",
                     fontsize=9,
                     fontweight="bold",
-                    color=colours[level],
+                    color=readable(colours[level]),
                     annotation_clip=False,
                 )
             bottom += count

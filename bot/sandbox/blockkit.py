@@ -373,10 +373,18 @@ def _choices(element: Mapping[str, Any], ctx: _Ctx) -> str:
     return f'<div class="bk-choices" {attr}="{_attr_json(data)}">{"".join(rows)}</div>'
 
 
+def _file_url(file_id: str) -> str:
+    """Where the sandbox serves an uploaded file (Slack would host it on files.slack.com)."""
+    return "/sandbox/files/" + quote(file_id, safe="")
+
+
 def _image(element: Mapping[str, Any], css: str) -> str:
     url = str(element.get("image_url") or "")
+    slack_file = element.get("slack_file")
+    if isinstance(slack_file, Mapping) and slack_file.get("id"):
+        url = _file_url(str(slack_file["id"]))
     alt = _esc(element.get("alt_text") or "")
-    if not _SAFE_URL_RE.match(url) and not url.startswith("data:image/"):
+    if not _SAFE_URL_RE.match(url) and not url.startswith(("data:image/", "/sandbox/files/")):
         return f'<span class="{css} bk-image-missing" title="{alt}">{alt}</span>'
     return f'<img class="{css}" src="{_esc(url)}" alt="{alt}" title="{alt}" loading="lazy">'
 
@@ -561,14 +569,26 @@ def _time(ts: str) -> str:
         return ""
 
 
+IMAGE_TYPES = ("png", "jpg", "gif")
+"""What Slack shows inline as a picture (and what the sandbox serves as one)."""
+
+
 def _file_card(shared: Mapping[str, Any]) -> str:
-    """A shared file, as a card with a link the sandbox serves (Slack would host the file)."""
+    """A shared file, as a card with a link the sandbox serves (Slack would host the file);
+    an image is shown inline, with its title and alt text, as Slack shows it."""
     file_id = str(shared.get("id") or "")
     name = str(shared.get("name") or "file")
     title = str(shared.get("title") or name)
     size = shared.get("length")
     detail = f"{name} · {size} bytes" if isinstance(size, int) else name
-    href = "/sandbox/files/" + quote(file_id, safe="")
+    href = _file_url(file_id)
+    if shared.get("filetype") in IMAGE_TYPES:
+        alt = _esc(shared.get("alt_txt") or title)
+        return (
+            f'<figure class="msg-image"><figcaption>{_esc(title)}</figcaption>'
+            f'<a href="{_esc(href)}" target="_blank" rel="noopener">'
+            f'<img src="{_esc(href)}" alt="{alt}" title="{alt}" loading="lazy"></a></figure>'
+        )
     return (
         f'<div class="msg-file"><span class="msg-file-icon">📄</span><div>'
         f'<a class="bk-link" href="{_esc(href)}" download="{_esc(name)}">{_esc(title)}</a>'

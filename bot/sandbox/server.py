@@ -34,7 +34,7 @@ from bot.evidence.refresh import refresh as read_due_sources
 from bot.migrate import upgrade
 from bot.observability import Metrics
 from bot.sandbox import workspace
-from bot.sandbox.blockkit import Directory, render_message, render_view
+from bot.sandbox.blockkit import IMAGE_TYPES, Directory, render_message, render_view
 from bot.sandbox.clock import SandboxClock
 from bot.sandbox.demo_repos import demo_repos_dir
 from bot.sandbox.signed import BotAnswer, SlackSender
@@ -553,6 +553,15 @@ class _PageHandler(BaseHTTPRequestHandler):
             self._send(404, b"no such file", "text/plain")
             return
         name = re.sub(r"[^A-Za-z0-9._-]", "_", str(record.get("name") or "file"))
+        if record.get("filetype") in IMAGE_TYPES:  # shown inline, as Slack shows pictures
+            kind = str(record.get("mimetype") or "image/png")
+            self._send(
+                200,
+                content,
+                kind,
+                {"Content-Disposition": f'inline; filename="{name}"'},
+            )
+            return
         self._send(
             200,
             content,

@@ -130,8 +130,21 @@ def report(
     level_names: Mapping[int, str] = LEVEL_NAMES,
 ) -> Report:
     rows = heatmap_rows(session, workspace_id, evidence)
+    weeks = trend_weeks(session, workspace_id, now)
+    return draw_report(rows, weeks, fmt=fmt, checklist=checklist, level_names=level_names)
+
+
+def draw_report(
+    rows: list[HeatmapRow],
+    weeks: list[TrendWeek],
+    *,
+    fmt: str = "png",
+    checklist: Checklist = DEFAULT_CHECKLIST,
+    level_names: Mapping[int, str] = LEVEL_NAMES,
+) -> Report:
+    """The report's pictures from data already read (no database needed to draw)."""
     pages = render_heatmap(rows, checklist, level_names=level_names, fmt=fmt)
-    trend = trend_picture(session, workspace_id, now, fmt=fmt, level_names=level_names)
+    trend = render_trend(weeks, fmt=fmt, level_names=level_names)
     return Report([page.picture for page in pages], trend, len(rows))
 
 

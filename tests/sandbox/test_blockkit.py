@@ -445,3 +445,32 @@ def test_shared_files_show_as_a_card_with_a_download_link():
     assert f"{HOSTILE} · 12 bytes" in page.visible
     assert "script" not in page.tags
     assert any(a.get("href") == "/sandbox/files/F1%2F..%2Fx" for a in page.attrs)
+
+
+def test_shared_images_and_image_blocks_show_the_uploaded_picture_inline():
+    message = {
+        "type": "message",
+        "bot_id": "B1",
+        "ts": "1795761223.000100",
+        "text": "Teams per level",
+        "files": [
+            {
+                "id": "F123",
+                "name": "maturity-trend.png",
+                "title": "Teams per level",
+                "filetype": "png",
+                "alt_txt": 'This week: 3 at L1 "<b>"',
+            }
+        ],
+    }
+    page = _Page(render_message(message))
+    (image,) = [a for a in page.attrs if a.get("src")]
+    assert image["src"] == "/sandbox/files/F123"
+    assert image["alt"] == 'This week: 3 at L1 "<b>"'  # escaped in the HTML, read back as typed
+    assert "b" not in page.tags
+    view = {
+        "type": "home",
+        "blocks": [{"type": "image", "slack_file": {"id": "F9"}, "alt_text": "trend"}],
+    }
+    home = _Page(render_view(view)["blocks"])
+    assert [a["src"] for a in home.attrs if a.get("src")] == ["/sandbox/files/F9"]

@@ -14,7 +14,7 @@ import pytest
 from bot.models import Team
 from bot.sandbox.workspace import TEAM_ID
 from bot.services.teams import name_key
-from tests.sandbox.conftest import shot
+from tests.sandbox.conftest import ARTIFACTS, shot
 
 pytestmark = pytest.mark.slow  # drives Chromium
 
@@ -109,6 +109,55 @@ def test_assess_to_level_one_then_app_home_then_the_digest(page, sandbox):
         kinds = {envelope.type for envelope in sandbox.socket.envelopes}
         assert kinds == {"slash_commands", "interactive", "events_api"}
         assert all(envelope.acked for envelope in sandbox.socket.envelopes)
+
+
+def loaded(image) -> bool:
+    """The picture arrived and decoded (an <img> that failed has no natural width)."""
+    return image.evaluate("img => img.complete && img.naturalWidth > 0")
+
+
+def test_the_digest_carries_its_picture_and_app_home_shows_it(page, sandbox):
+    page.select_option("#user-switcher", "U0ADA")
+    page.get_by_role("button", name="Jump to next Monday 09:00").click()
+    expect(page.locator("#clock-label")).to_contain_text("Mon")
+    open_channel(page, "ml-platform")
+    digest = page.locator(".msg", has_text=DIGEST).last
+    expect(digest).to_be_visible(timeout=15_000)
+    picture = page.locator(".msg-image img").last
+    expect(picture).to_be_visible(timeout=15_000)
+    assert loaded(picture)
+    expect(picture).to_have_attribute("alt", re.compile(r"^Teams per level, week by week"))
+    box = picture.bounding_box()
+    assert box and box["width"] >= 300  # readable at a glance, not a thumbnail
+    page.locator(".msg-image").last.scroll_into_view_if_needed()
+    shot(page, "06-digest-with-picture")
+
+    page.locator("#app-home-link").click()
+    home = page.locator("#home")
+    expect(home).to_contain_text("Your organisation")
+    trend = home.locator("img")
+    expect(trend).to_be_visible(timeout=15_000)
+    assert loaded(trend)
+    expect(trend).to_have_attribute("alt", re.compile(r"This week: \d+ at L0"))
+    shot(page, "07-app-home-with-picture")
+
+    # /mlops report: the heatmap and the trend arrive in the DM with the bot.
+    open_channel(page, "general")
+    type_command(page, "/mlops report")
+    expect(page.locator(".msg-ephemeral").last).to_contain_text("I posted the maturity heatmap")
+    page.locator("#app-home-link").click()
+    page.locator(".tab[data-tab=messages]").click()
+    pictures = page.locator(".msg-image img")
+    expect(pictures).to_have_count(2, timeout=15_000)
+    heatmap = pictures.first
+    assert loaded(heatmap) and loaded(pictures.last)
+    expect(heatmap).to_have_attribute("alt", re.compile(r"^Maturity heatmap: 12 teams by 9"))
+    heatmap.scroll_into_view_if_needed()
+    shot(page, "08-report-heatmap")
+    # The pictures themselves, as Slack received them, for the README.
+    for record in sandbox.slack.files.values():
+        if record["name"] in ("maturity-heatmap.png", "maturity-trend.png"):
+            (ARTIFACTS / record["name"]).write_bytes(record["content"])
 
 
 def test_a_hostile_team_name_is_shown_as_text(page, sandbox):

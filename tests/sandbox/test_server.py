@@ -298,3 +298,18 @@ def test_a_file_the_bot_shares_shows_in_the_dm_and_downloads(sandbox):
     assert status == 200
     assert headers["Content-Disposition"].startswith("attachment; filename=")
     assert b"capability_id" in body
+
+
+def test_the_report_shows_its_pictures_inline_in_the_dm(sandbox):
+    post(sandbox, "/sandbox/send", user=GRACE, channel=GENERAL, text="/mlops report")
+    dm = sandbox.slack.dm_channel_id(GRACE)
+    wait_for(lambda: "msg-image" in state(sandbox, GRACE, dm)["messages"], timeout=30)
+    html = state(sandbox, GRACE, dm)["messages"]
+    assert "maturity heatmap" in html.lower() and "Teams per level" in html
+    shared = sandbox.slack.messages[dm][-1]["files"]
+    assert [f["name"] for f in shared] == ["maturity-heatmap.png", "maturity-trend.png"]
+    assert f'src="/sandbox/files/{shared[0]["id"]}"' in html
+    status, headers, body = get(sandbox, f"/sandbox/files/{shared[0]['id']}")
+    assert status == 200 and headers["Content-Type"] == "image/png"
+    assert headers["Content-Disposition"].startswith("inline; filename=")
+    assert body.startswith(b"\x89PNG")
