@@ -28,7 +28,7 @@ from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
-from bot.domain import LEVEL_NAMES, Answer
+from bot.domain import DEFAULT_CHECKLIST, Answer, Checklist
 
 __all__ = [
     "ANSWER_COLOURS",
@@ -148,6 +148,11 @@ def spoken(text: str, limit: int = 80) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "\N{HORIZONTAL ELLIPSIS}"
 
 
+def level_names_of(checklist: Checklist | None = None) -> dict[int, str]:
+    """Level number -> name, from the maturity model (the default one unless given)."""
+    return dict(enumerate((checklist or DEFAULT_CHECKLIST).level_names))
+
+
 def answer_label(value: str | None) -> str:
     return _ANSWER_LABELS.get(value or UNANSWERED, str(value))
 
@@ -156,7 +161,7 @@ def level_name(level: int | None, names: Mapping[int, str] | None = None) -> str
     """ "L1 · ML pipeline", or "not assessed" for a team without a level."""
     if level is None:
         return "not assessed"
-    names = LEVEL_NAMES if names is None else names
+    names = level_names_of() if names is None else names
     name = names.get(level)
     return f"L{level} · {name}" if name else f"L{level}"
 

@@ -21,7 +21,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.path import Path
 
-from bot.domain import DEFAULT_CHECKLIST, LEVEL_NAMES, Checklist
+from bot.domain import DEFAULT_CHECKLIST, Checklist
 from bot.pictures.common import (
     ANSWER_COLOURS,
     DPI,
@@ -30,6 +30,7 @@ from bot.pictures.common import (
     answer_label,
     level_colours,
     level_name,
+    level_names_of,
     new_figure,
     plain_text,
     save,
@@ -153,7 +154,7 @@ def heatmap_pages(
     title: str = "Maturity heatmap",
 ) -> Iterator[HeatmapPage]:
     """`render_heatmap` a page at a time, for a caller that reports progress."""
-    names = dict(LEVEL_NAMES if level_names is None else level_names)
+    names = dict(level_names_of(checklist) if level_names is None else level_names)
     ordered = sort_rows(rows)
     pages = [ordered[i : i + per_page] for i in range(0, len(ordered), per_page)] or [[]]
     for number, page in enumerate(pages, start=1):

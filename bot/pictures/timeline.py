@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 from matplotlib.ticker import FixedLocator
 
-from bot.domain import LEVEL_NAMES
 from bot.pictures.common import (
     Picture,
     level_colours,
     level_name,
+    level_names_of,
     new_figure,
     plain_text,
     save,
@@ -46,7 +46,7 @@ def render_timeline(
     fmt: str = "png",
 ) -> Picture:
     """The team's level as steps from its first assessment to `now`, a dot per assessment."""
-    names = dict(LEVEL_NAMES if level_names is None else level_names)
+    names = dict(level_names_of() if level_names is None else level_names)
     levels = sorted(set(names) | {p.level for p in points})
     colours = level_colours(levels)
     points = sorted(points, key=lambda p: p.at)

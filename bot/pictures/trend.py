@@ -13,11 +13,11 @@ from datetime import date
 
 from matplotlib.ticker import FixedLocator, MaxNLocator
 
-from bot.domain import LEVEL_NAMES
 from bot.pictures.common import (
     Picture,
     level_colours,
     level_name,
+    level_names_of,
     new_figure,
     readable,
     save,
@@ -49,7 +49,7 @@ def render_trend(
     title: str = "Teams per level, week by week",
 ) -> Picture:
     """The stacked area for `weeks` (oldest first; the last one is the current week)."""
-    names = dict(LEVEL_NAMES if level_names is None else level_names)
+    names = dict(level_names_of() if level_names is None else level_names)
     levels = sorted(set(names) | {lvl for week in weeks for lvl in week.counts})
     colours = level_colours(levels)
     figure = new_figure(WIDTH, HEIGHT)

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.domain import DEFAULT_CHECKLIST, LEVEL_NAMES, Checklist
+from bot.domain import DEFAULT_CHECKLIST, Checklist
 from bot.models import Assessment, AssessmentStatus, LevelChange, Team
 from bot.pictures import (
     HeatmapRow,
@@ -127,7 +127,7 @@ def report(
     fmt: str = "png",
     evidence: Evidence | None = None,
     checklist: Checklist = DEFAULT_CHECKLIST,
-    level_names: Mapping[int, str] = LEVEL_NAMES,
+    level_names: Mapping[int, str] | None = None,
 ) -> Report:
     rows = heatmap_rows(session, workspace_id, evidence)
     weeks = trend_weeks(session, workspace_id, now)
@@ -140,11 +140,12 @@ def draw_report(
     *,
     fmt: str = "png",
     checklist: Checklist = DEFAULT_CHECKLIST,
-    level_names: Mapping[int, str] = LEVEL_NAMES,
+    level_names: Mapping[int, str] | None = None,
 ) -> Report:
     """The report's pictures from data already read (no database needed to draw)."""
     pages = render_heatmap(rows, checklist, level_names=level_names, fmt=fmt)
-    trend = render_trend(weeks, fmt=fmt, level_names=level_names)
+    names = level_names if level_names is not None else dict(enumerate(checklist.level_names))
+    trend = render_trend(weeks, fmt=fmt, level_names=names)
     return Report([page.picture for page in pages], trend, len(rows))
 
 
@@ -154,7 +155,7 @@ def trend_picture(
     now: datetime,
     *,
     fmt: str = "png",
-    level_names: Mapping[int, str] = LEVEL_NAMES,
+    level_names: Mapping[int, str] | None = None,
 ) -> Picture:
     return render_trend(trend_weeks(session, workspace_id, now), fmt=fmt, level_names=level_names)
 

@@ -269,3 +269,27 @@ def test_timeline_marks_each_assessment_and_says_it_in_words():
 def test_an_unknown_format_is_refused():
     with pytest.raises(ValueError, match=re.escape("png, svg")):
         render_trend(weeks(2), fmt="gif")
+
+
+def test_a_five_level_model_gets_its_own_columns_groups_and_names():
+    from bot.domain.model_file import builtin_model
+
+    microsoft = builtin_model("microsoft")
+    rows = [
+        HeatmapRow("Ops", 4, dict.fromkeys(microsoft.ids, "yes")),
+        HeatmapRow("Starter", 1, {"source_control": "yes", "app_ci": "yes"}),
+    ]
+    (page,) = render_heatmap(rows, microsoft)
+    assert list(page.columns) == sorted(
+        microsoft.ids, key=lambda c: microsoft.capability(c).level
+    )
+    alt = page.picture.alt_text
+    assert "2 teams by 12 capabilities" in alt
+    assert "1 at L4 · Full MLOps automated operations" in alt and "1 at L1 · DevOps but no" in alt
+    assert cell_colour(page, "Starter", "app_ci") == ANSWER_COLOURS["yes"]
+    assert cell_colour(page, "Starter", "drift_monitoring") == ANSWER_COLOURS["unanswered"]
+    weeks_of_five = [TrendWeek(date(2026, 11, 30), {0: 1, 4: 2})]
+    names = dict(enumerate(microsoft.level_names))
+    trend = render_trend(weeks_of_five, level_names=names)
+    assert "2 at L4 · Full MLOps automated operations" in trend.alt_text
+    assert "(L0/L1/L2/L3/L4)" not in trend.alt_text  # one week: no week-by-week list
