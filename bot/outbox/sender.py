@@ -32,7 +32,7 @@ from typing import Any
 from urllib.error import URLError
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -426,7 +426,8 @@ class Sender:
         except SlackApiError as error:
             self._slack_error(row, error, result)
             return
-        except (URLError, TimeoutError, OSError) as error:
+        except (URLError, TimeoutError, OSError, SlackRequestError) as error:
+            # SlackRequestError: files_upload_v2's raw upload step was refused (not 200).
             self._transient(row, f"uncertain: {error!r}"[:500], result, uncertain=True)
             return
         self._sent(row, message, ts)
