@@ -324,8 +324,9 @@ def clicks_with_teams(bot, engine, teams: int) -> dict[str, int]:
 # Each reply (a question or the level card) looks up the team's connected tools once, to
 # show their evidence beside it (bot.services.evidence_view); nothing more when none are.
 STATEMENTS_PER_CLICK = {
-    "sqlite": {"first": 9, "middle": 9, "completing": 19, "stale": 6},
-    "postgresql": {"first": 8, "middle": 8, "completing": 17, "stale": 5},
+    # completing: one more since App Home shows the latest digest's trend picture (its look-up)
+    "sqlite": {"first": 9, "middle": 9, "completing": 20, "stale": 6},
+    "postgresql": {"first": 8, "middle": 8, "completing": 18, "stale": 5},
 }
 
 

@@ -65,7 +65,7 @@ def test_the_tick_purges_after_the_retention_and_keeps_what_idempotency_needs(ad
     tick(bot.runtime, morning)
     assert digests_sent(bot) == 1
     with bot.session() as session:
-        (first,) = session.scalars(select(Delivery))
+        (first,) = session.scalars(select(Delivery).where(Delivery.kind == "digest"))
         assert first.state == DeliveryState.SENT
         first_key = first.idempotency_key
     bot.client.event({"type": "app_home_opened", "user": "U1", "tab": "home"})
