@@ -29,6 +29,7 @@ from bot.pictures import (
     render_timeline,
     render_trend,
 )
+from bot.services import evidence as evidence_service
 from bot.services.teams import current_answers
 
 TREND_WEEKS = 26
@@ -37,12 +38,20 @@ Evidence = Mapping[int, Mapping[str, str]]
 
 
 def heatmap_rows(
-    session: Session, workspace_id: str, evidence: Evidence | None = None
+    session: Session,
+    workspace_id: str,
+    evidence: Evidence | None = None,
+    now: datetime | None = None,
 ) -> list[HeatmapRow]:
-    """Every team of the workspace with its level and current answers."""
+    """Every team of the workspace with its level, current answers and evidence marks.
+
+    Without `evidence`, the evidence service says which answers connected tools verify or
+    contradict (three queries for all teams); other states leave a cell unmarked.
+    """
     teams = list(session.scalars(select(Team).where(Team.workspace_id == workspace_id)))
     answers = current_answers(session, workspace_id, [team.id for team in teams])
-    evidence = evidence or {}
+    if evidence is None:
+        evidence = marks(session, workspace_id, teams, now)
     return [
         HeatmapRow(
             team.name,
@@ -52,6 +61,20 @@ def heatmap_rows(
         )
         for team in teams
     ]
+
+
+MARKED = ("verified", "contradiction")
+
+
+def marks(
+    session: Session, workspace_id: str, teams: list[Team], now: datetime | None
+) -> dict[int, dict[str, str]]:
+    """Team id -> capability id -> "verified" or "contradiction", from the evidence service."""
+    found = evidence_service.evidence_for_teams(session, workspace_id, teams, now)
+    return {
+        team_id: {cap: str(item.state) for cap, item in items.items() if item.state in MARKED}
+        for team_id, items in found.items()
+    }
 
 
 def monday(day: date) -> date:
@@ -129,7 +152,7 @@ def report(
     checklist: Checklist = DEFAULT_CHECKLIST,
     level_names: Mapping[int, str] | None = None,
 ) -> Report:
-    rows = heatmap_rows(session, workspace_id, evidence)
+    rows = heatmap_rows(session, workspace_id, evidence, now)
     weeks = trend_weeks(session, workspace_id, now)
     return draw_report(rows, weeks, fmt=fmt, checklist=checklist, level_names=level_names)
 

@@ -280,9 +280,7 @@ def test_a_five_level_model_gets_its_own_columns_groups_and_names():
         HeatmapRow("Starter", 1, {"source_control": "yes", "app_ci": "yes"}),
     ]
     (page,) = render_heatmap(rows, microsoft)
-    assert list(page.columns) == sorted(
-        microsoft.ids, key=lambda c: microsoft.capability(c).level
-    )
+    assert list(page.columns) == sorted(microsoft.ids, key=lambda c: microsoft.capability(c).level)
     alt = page.picture.alt_text
     assert "2 teams by 12 capabilities" in alt
     assert "1 at L4 · Full MLOps automated operations" in alt and "1 at L1 · DevOps but no" in alt
