@@ -621,9 +621,9 @@ class WebApiMethods(WorkspaceState):
         """Step three: the uploaded files become files, shared where ``channel_id`` says.
 
         Refused like Slack: ``missing_scope`` without ``files:write``; ``file_not_found``
-        for an id this workspace never issued, already completed, or whose bytes never
-        arrived; a channel the bot cannot post in as for chat.postMessage (``not_in_channel``,
-        ``channel_not_found``, ``is_archived``). Nothing is shared when a check fails.
+        for an id this workspace never issued or already completed; a channel the bot cannot
+        post in as for chat.postMessage (``not_in_channel``, ``channel_not_found``,
+        ``is_archived``), public ones included. Nothing is shared when a check fails.
         """
         self._check_scope(token, "files:write")
         files = self._require(args, "files")
@@ -642,7 +642,7 @@ class WebApiMethods(WorkspaceState):
         records = []
         for entry in files:
             record = self.files.get(entry.get("id")) if isinstance(entry, dict) else None
-            if record is None or record["completed"] or record["content"] is None:
+            if record is None or record["completed"]:
                 raise ApiError("file_not_found")
             records.append((entry, record))
         completed = []
