@@ -4,6 +4,7 @@ due. Nothing may be lost, nothing delivered twice, and no request may fail."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -189,7 +190,17 @@ def test_parallel_assessments_and_due_digests_lose_nothing_and_send_once(deploym
         for call in bot.slack.calls_to("chat.postMessage")
         if not call.failed
     )
-    assert set(posted) == set(keys)
+    # A digest's trend picture is a file share (files_upload_v2), not a posted message.
+    pictures = {k for k in keys if k.startswith("picture:")}
+    assert set(posted) == set(keys) - pictures
     assert max(posted.values()) == 1, [k for k, n in posted.items() if n > 1]
+    uploaded = Counter(
+        bot.slack.files[entry["id"]]["name"]
+        for call in bot.slack.calls_to("files.completeUploadExternal")
+        if not call.failed
+        for entry in json.loads(call.args["files"])
+    )
+    assert sorted(uploaded) == sorted(f"maturity-trend-{k.rsplit(':', 1)[1]}.png" for k in pictures)
+    assert max(uploaded.values(), default=1) == 1, uploaded
     replies = bot.slack.calls_to("response_url")
     assert replies and all(call.status == 200 for call in replies)
