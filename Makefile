@@ -47,13 +47,20 @@ mutate: install
 SHOTS := artifacts/sandbox
 screenshots: install
 	rm -f $(SHOTS)/02-assessment-in-progress.png $(SHOTS)/03-level-card.png \
-		$(SHOTS)/04-app-home.png $(SHOTS)/05-digest.png
+		$(SHOTS)/04-app-home.png $(SHOTS)/05-digest.png $(SHOTS)/06-digest-with-picture.png \
+		$(SHOTS)/07-app-home-with-picture.png $(SHOTS)/maturity-heatmap.png \
+		$(SHOTS)/maturity-trend.png
 	$(BIN)/python -m pytest -q \
-		'tests/sandbox/test_browser.py::test_assess_to_level_one_then_app_home_then_the_digest[http]'
+		'tests/sandbox/test_browser.py::test_assess_to_level_one_then_app_home_then_the_digest[http]' \
+		tests/sandbox/test_browser.py::test_the_digest_carries_its_picture_and_app_home_shows_it
 	cp $(SHOTS)/02-assessment-in-progress.png docs/screenshots/assessment.png
 	cp $(SHOTS)/03-level-card.png docs/screenshots/level-card.png
 	cp $(SHOTS)/04-app-home.png docs/screenshots/app-home.png
 	cp $(SHOTS)/05-digest.png docs/screenshots/digest.png
+	cp $(SHOTS)/06-digest-with-picture.png docs/screenshots/digest-picture.png
+	cp $(SHOTS)/07-app-home-with-picture.png docs/screenshots/app-home-picture.png
+	cp $(SHOTS)/maturity-heatmap.png docs/screenshots/heatmap.png
+	cp $(SHOTS)/maturity-trend.png docs/screenshots/trend.png
 
 ## The real MLflow tracking server the evidence tests start (tests/evidence/mlflow_server.py):
 ## its own environment, because mlflow pins gunicorn<27 and the bot locks gunicorn 27. The

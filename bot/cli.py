@@ -319,6 +319,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from bot.models import Workspace, utcnow
     from bot.pictures.heatmap import heatmap_pages, page_count
     from bot.services import pictures as picture_service
+    from messages import plural
 
     settings = _settings(args, require_slack=False)
     runtime = _existing_database(settings)
@@ -343,7 +344,10 @@ def cmd_report(args: argparse.Namespace) -> int:
                 return 1
             rows = picture_service.heatmap_rows(session, args.workspace)
             pages = page_count(len(rows))
-            print(f"{len(rows)} teams: {pages} heatmap page(s) and the trend", file=sys.stderr)
+            print(
+                f"{plural(len(rows), 'team')}: {plural(pages, 'heatmap page')} and the trend",
+                file=sys.stderr,
+            )
             for number, page in enumerate(heatmap_pages(rows, fmt=args.format), start=1):
                 write(page.picture.filename, page.picture.data)
                 print(f"[{number}/{pages + 1}] wrote {written[-1]}", file=sys.stderr)

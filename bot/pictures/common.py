@@ -153,6 +153,11 @@ def level_names_of(checklist: Checklist | None = None) -> dict[int, str]:
     return dict(enumerate((checklist or DEFAULT_CHECKLIST).level_names))
 
 
+def counted(count: int, noun: str, many: str | None = None) -> str:
+    """ "1 team", "2 teams": a count with its noun in the right number."""
+    return f"{count} {noun if count == 1 else (many or noun + 's')}"
+
+
 def answer_label(value: str | None) -> str:
     return _ANSWER_LABELS.get(value or UNANSWERED, str(value))
 

@@ -28,6 +28,7 @@ from bot.pictures.common import (
     UNANSWERED,
     Picture,
     answer_label,
+    counted,
     level_colours,
     level_name,
     level_names_of,
@@ -381,8 +382,8 @@ def _alt_text(
         return "Maturity heatmap: no teams yet."
     where = f", page {number} of {pages} (teams {first} to {first + len(rows) - 1} of {total})"
     parts = [
-        f"Maturity heatmap{where if pages > 1 else ''}: {len(rows)} teams by "
-        f"{len(columns)} capabilities, highest level first."
+        f"Maturity heatmap{where if pages > 1 else ''}: {counted(len(rows), 'team')} by "
+        f"{counted(len(columns), 'capability', 'capabilities')}, highest level first."
     ]
     levels = Counter(row.level for row in rows)
     ordered = sorted((lvl for lvl in levels if lvl is not None), reverse=True)

@@ -15,6 +15,7 @@ from matplotlib.ticker import FixedLocator, MaxNLocator
 
 from bot.pictures.common import (
     Picture,
+    counted,
     level_colours,
     level_name,
     level_names_of,
@@ -108,7 +109,7 @@ def render_trend(
                 )
             bottom += count
         axes.annotate(
-            f"{total_now} teams\nweek of {_day(weeks[-1].start)}",
+            f"{counted(total_now, 'team')}\nweek of {_day(weeks[-1].start)}",
             (x_end, top * 1.08),
             xytext=(8, 0),
             textcoords="offset points",
@@ -151,12 +152,13 @@ def _alt_text(weeks: Sequence[TrendWeek], levels: list[int], names: Mapping[int,
     parts = [
         f"Teams per level, week by week, {len(weeks)} week{'s' if len(weeks) != 1 else ''} "
         f"from {_day(weeks[0].start)} to the week of {_day(now.start)}.",
-        f"This week: {_counts(now, levels, names)} ({sum(now.counts.values())} teams).",
+        f"This week: {_counts(now, levels, names)} ({counted(sum(now.counts.values()), 'team')}).",
     ]
     if len(weeks) > 1:
         first = weeks[0]
         parts.append(
-            f"First week: {_counts(first, levels, names)} ({sum(first.counts.values())} teams)."
+            f"First week: {_counts(first, levels, names)} "
+            f"({counted(sum(first.counts.values()), 'team')})."
         )
         shown = weeks[-ALT_WEEKS:]
         label = "/".join(f"L{lvl}" for lvl in levels)

@@ -214,7 +214,7 @@ def test_cli_writes_the_same_pictures_as_slack_gets(bot, database_url, tmp_path)
     )
     assert result.returncode == 0, result.stderr
     progress = result.stderr.decode()
-    assert "2 teams: 1 heatmap page(s) and the trend" in progress
+    assert "2 teams: 1 heatmap page and the trend" in progress
     assert "[1/2] wrote" in progress and "[2/2] wrote" in progress
     heatmap = (tmp_path / "out" / "maturity-heatmap.png").read_bytes()
     assert heatmap == files[0]["content"]  # the same data gives the same bytes
