@@ -348,7 +348,9 @@ def cmd_report(args: argparse.Namespace) -> int:
                 f"{plural(len(rows), 'team')}: {plural(pages, 'heatmap page')} and the trend",
                 file=sys.stderr,
             )
-            for number, page in enumerate(heatmap_pages(rows, fmt=args.format), start=1):
+            checklist = picture_service.model(session, args.workspace)
+            pages_drawn = heatmap_pages(rows, checklist, fmt=args.format)
+            for number, page in enumerate(pages_drawn, start=1):
                 write(page.picture.filename, page.picture.data)
                 print(f"[{number}/{pages + 1}] wrote {written[-1]}", file=sys.stderr)
             trend = picture_service.trend_picture(

@@ -87,8 +87,9 @@ def report(req: Req, text: str) -> None:
             )
     rows = picture_service.heatmap_rows(req.session, req.team_id)
     weeks = picture_service.trend_weeks(req.session, req.team_id, utcnow())
+    checklist = picture_service.model(req.session, req.team_id)
     req.save()  # no transaction stays open while drawing and uploading
-    made = picture_service.draw_report(rows, weeks)
+    made = picture_service.draw_report(rows, weeks, checklist=checklist)
     if made.teams == 0:
         reply(req, render("notice", text="No teams yet, so there is nothing to draw."))
         return

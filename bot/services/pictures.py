@@ -30,6 +30,7 @@ from bot.pictures import (
     render_trend,
 )
 from bot.services import evidence as evidence_service
+from bot.services import maturity
 from bot.services.teams import current_answers
 
 TREND_WEEKS = 26
@@ -172,6 +173,11 @@ def draw_report(
     return Report([page.picture for page in pages], trend, len(rows))
 
 
+def model(session: Session, workspace_id: str) -> Checklist:
+    """The maturity model the workspace's levels are in (its primary one)."""
+    return maturity.for_workspace(session, workspace_id).primary
+
+
 def trend_picture(
     session: Session,
     workspace_id: str,
@@ -180,8 +186,13 @@ def trend_picture(
     fmt: str = "png",
     level_names: Mapping[int, str] | None = None,
 ) -> Picture:
+    if level_names is None:
+        level_names = dict(enumerate(model(session, workspace_id).level_names))
     return render_trend(trend_weeks(session, workspace_id, now), fmt=fmt, level_names=level_names)
 
 
 def timeline_picture(session: Session, team: Team, now: datetime, *, fmt: str = "png") -> Picture:
-    return render_timeline(team.name, timeline_points(session, team), now=now, fmt=fmt)
+    names = dict(enumerate(model(session, team.workspace_id).level_names))
+    return render_timeline(
+        team.name, timeline_points(session, team), now=now, fmt=fmt, level_names=names
+    )
