@@ -41,9 +41,6 @@ from bot.config import Settings  # noqa: E402
 from bot.domain import DEFAULT_CHECKLIST, Answer  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
 from bot.models import (  # noqa: E402
-    AnswerRecord,
-    Assessment,
-    AssessmentStatus,
     Base,
     Cadence,
     Delivery,
@@ -56,6 +53,7 @@ from bot.models import (  # noqa: E402
     Workspace,
 )
 from bot.outbox import Pacer, enqueue_many  # noqa: E402
+from bot.sandbox.seed import seed_finished_assessments  # noqa: E402
 from bot.sandbox.slack_api import FakeSlack  # noqa: E402
 from bot.worker import CHANNEL_BURST, CHANNEL_RATE, enqueue_due, make_sender  # noqa: E402
 
@@ -88,29 +86,14 @@ def seed(runtime: Runtime, announce: bool = False) -> int:
         ]
         session.add_all(teams)
         session.flush()
-        runs = [
-            Assessment(
-                workspace_id=WS,
-                team_id=t.id,
-                started_by="UADMIN",
-                status=AssessmentStatus.COMPLETED,
-                checklist_version=DEFAULT_CHECKLIST.version,
-            )
-            for t in teams
-        ]
-        session.add_all(runs)
-        session.flush()
-        session.add_all(
-            AnswerRecord(
-                workspace_id=WS,
-                team_id=t.id,
-                assessment_id=run.id,
-                capability_id=cap,
-                value=Answer.YES if i < n % 6 else Answer.NO,
-                answered_by="UADMIN",
-            )
-            for n, (t, run) in enumerate(zip(teams, runs, strict=True))
-            for i, cap in enumerate(DEFAULT_CHECKLIST.ids)
+        # answered through the assessment service (once per distinct set of answers)
+        seed_finished_assessments(
+            session,
+            [
+                (t, {cap: Answer.YES for cap in DEFAULT_CHECKLIST.ids[: n % 6]})
+                for n, t in enumerate(teams)
+            ],
+            by="UADMIN",
         )
         # 1,500 owners: every team has one, the first 500 a second.
         owner_pairs = [(t.id, f"U{n:05d}") for n, t in enumerate(teams)]

@@ -13,11 +13,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.domain import DEFAULT_CHECKLIST, Answer, compute_level
+from bot.domain import DEFAULT_CHECKLIST, Answer
 from bot.models import (
-    AnswerRecord,
-    Assessment,
-    AssessmentStatus,
     Cadence,
     Delivery,
     DigestSubscription,
@@ -29,6 +26,7 @@ from bot.models import (
     utcnow,
 )
 from bot.outbox import Sender, enqueue
+from bot.sandbox.seed import seed_finished_assessment
 from bot.services.digests import digest_channels
 from bot.worker import make_sender, tick
 from tests.conftest import TEAM_ID
@@ -75,8 +73,13 @@ class Org:
         assessed_at: datetime | None = None,
         cadence: Cadence | None = None,
     ) -> int:
-        """A team whose first `yes` capabilities (asking order) are answered yes."""
+        """A team whose first `yes` capabilities (asking order) are answered yes, assessed
+        through the service (`seed_finished_assessment`) without a level change; a team
+        assessed at no given moment was assessed now."""
         self.joined(home)
+        if assessed_days_ago is not None:
+            assessed_at = utcnow() - timedelta(days=assessed_days_ago)
+        answers = {cap: Answer.YES for cap in DEFAULT_CHECKLIST.ids[:yes]}
         with self.session() as session:
             if session.get(Workspace, WS) is None:
                 session.add(Workspace(id=WS))
@@ -92,37 +95,16 @@ class Org:
             session.flush()
             for user in owners:
                 session.add(TeamOwner(team_id=team.id, user_id=user, workspace_id=WS))
-            answers = {}
-            assessment = Assessment(
-                workspace_id=WS,
-                team_id=team.id,
-                started_by=owners[0] if owners else "UADMIN",
-                status=AssessmentStatus.COMPLETED,
-                completed_at=utcnow(),
-                checklist_version=DEFAULT_CHECKLIST.version,
-            )
-            session.add(assessment)
-            session.flush()
-            for index, cap in enumerate(DEFAULT_CHECKLIST.ids):
-                value = Answer.YES if index < yes else Answer.NO
-                answers[cap] = value
-                session.add(
-                    AnswerRecord(
-                        workspace_id=WS,
-                        team_id=team.id,
-                        assessment_id=assessment.id,
-                        capability_id=cap,
-                        value=value,
-                        answered_by=owners[0] if owners else "UADMIN",
-                    )
-                )
-            team.level = assessment.level = compute_level(answers)
-            if assessed_days_ago is not None:
-                team.last_assessed_at = utcnow() - timedelta(days=assessed_days_ago)
-            if assessed_at is not None:
-                team.last_assessed_at = assessed_at
-            if cadence is not None:
+            if cadence is not None:  # no row: the default cadence, as for a new team
                 session.add(TeamReminder(team_id=team.id, workspace_id=WS, cadence=cadence))
+            seed_finished_assessment(
+                session,
+                team,
+                answers,
+                by=owners[0] if owners else "UADMIN",
+                at=assessed_at,
+                record_level_change=False,
+            )
             return team.id
 
     def subscribe(

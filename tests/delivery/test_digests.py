@@ -129,8 +129,8 @@ def test_digest_content_and_movers_since_the_last_one(bot, org, run_tick):
 
 
 def test_a_digest_for_a_thousand_teams_summarises_within_block_kit_limits(bot, org, sender):
-    from bot.domain import DEFAULT_CHECKLIST
-    from bot.models import AnswerRecord, Assessment, AssessmentStatus, Workspace
+    from bot.models import Workspace
+    from bot.sandbox.seed import seed_finished_assessments
 
     with bot.runtime.session_factory.begin() as session:
         session.add(Workspace(id=WS))
@@ -141,35 +141,18 @@ def test_a_digest_for_a_thousand_teams_summarises_within_block_kit_limits(bot, o
                 name=f"Team {n:04d} " + "x" * 60,
                 name_key=f"team {n:04d}",
                 created_by="U",
-                last_assessed_at=utcnow() - timedelta(days=100 if n % 2 else 1),
             )
             for n in range(1000)
         ]
         session.add_all(teams)
         session.flush()
-        runs = [
-            Assessment(
-                workspace_id=WS,
-                team_id=team.id,
-                started_by="U",
-                status=AssessmentStatus.COMPLETED,
-                checklist_version=DEFAULT_CHECKLIST.version,
+        for odd, days in ((1, 100), (0, 1)):  # every other team stale
+            seed_finished_assessments(
+                session,
+                [(t, {"data_versioning": "yes"}) for n, t in enumerate(teams) if n % 2 == odd],
+                by="U",
+                at=utcnow() - timedelta(days=days),
             )
-            for team in teams
-        ]
-        session.add_all(runs)
-        session.flush()
-        session.add_all(
-            AnswerRecord(
-                workspace_id=WS,
-                team_id=team.id,
-                assessment_id=run.id,
-                capability_id="data_versioning",
-                value="yes",
-                answered_by="U",
-            )
-            for team, run in zip(teams, runs, strict=True)
-        )
         assert session.scalar(select(func.count()).select_from(Team)) == 1000
     org.subscribe("CDIGEST", cadence="daily", at="00:00", tz="UTC")
     for team_id in range(1, 40):

@@ -25,7 +25,7 @@ from bot.models import (
     SlackUser,
     utcnow,
 )
-from bot.sandbox.seed import seed_finished_assessment
+from bot.sandbox.seed import seed_finished_assessment, seed_finished_assessments
 from bot.services import digests, history, home, nudges, overview, permissions
 from bot.services import teams as team_service
 
@@ -76,6 +76,43 @@ def test_a_second_run_keeps_the_first_runs_answers(session):
     assert count(session, AnswerRecord, AnswerRecord.team_id == fraud.id) == 18
     assert count(session, Assessment, Assessment.team_id == fraud.id) == 2
     assert fraud.level == 2
+
+
+def test_a_level_reached_without_a_recorded_change_is_no_mover_and_no_news(session):
+    fraud = team(session, home="CFRAUD")
+    finished = seed_finished_assessment(
+        session, fraud, L1, by="UOWNER", announce=True, record_level_change=False
+    )
+    assert fraud.level == 1 and finished.level_change is None
+    assert count(session, LevelChange) == 0 and count(session, Delivery) == 0
+    assert history.history(session, fraud).changes == []
+
+
+def test_teams_seeded_in_bulk_hold_what_the_service_writes_for_one(session):
+    at = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    alone = team(session, "Alone")
+    seed_finished_assessment(session, alone, L1, by="UOWNER", at=at, record_level_change=False)
+    many = [team(session, f"Team {n}") for n in range(5)]
+    seed_finished_assessments(
+        session, [(t, L1 if n % 2 else L2) for n, t in enumerate(many)], by="UOWNER", at=at
+    )
+
+    def held(t):
+        answers = session.scalars(
+            select(AnswerRecord).where(AnswerRecord.team_id == t.id).order_by(AnswerRecord.id)
+        )
+        (run,) = session.scalars(select(Assessment).where(Assessment.team_id == t.id))
+        return (
+            t.level,
+            t.last_assessed_at,
+            (run.status, run.level, run.completed_at, run.workspace_id),
+            [(a.capability_id, a.value, a.answered_at, a.assessment_id == run.id) for a in answers],
+        )
+
+    assert [held(t) for t in many[1::2]] == [held(alone)] * 2
+    assert [held(t) for t in many[0::2]] == [held(many[0])] * 3 and many[0].level == 2
+    assert count(session, LevelChange) == 0 and count(session, Delivery) == 0
+    assert count(session, Assessment) == 6 and count(session, AnswerRecord) == 6 * 9
 
 
 # ---------------------------------------------------------------------------- read-backs
