@@ -14,9 +14,11 @@ prometheus-client's multiprocess mode, so a scrape answered by any worker covers
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
+import signal
 import socket
 import tempfile
 import time
@@ -111,6 +113,30 @@ def _worker_gone(server, worker) -> None:
     multiprocess.mark_process_dead(worker.pid)
 
 
+def remove_when_children_exited(path: Path, timeout: float) -> bool:
+    """Remove `path` once this process has no child process left; True if removed.
+
+    The master's cleanup of the shared metrics directory: a worker that is still alive (one
+    gunicorn gave up on, a replacement still booting when a halt cut the shutdown short)
+    would find the directory gone and fail with "PROMETHEUS_MULTIPROC_DIR is not set or not
+    a directory". If a child outlives `timeout`, the directory is left in place: a stale
+    temporary directory is harmless, a worker without one is not.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:  # no child left
+            shutil.rmtree(path, ignore_errors=True)
+            return True
+        if pid:
+            continue  # reaped one; look again at once
+        if time.monotonic() >= deadline:
+            log.warning("left the metrics directory %s: a web worker is still running", path)
+            return False
+        time.sleep(0.05)
+
+
 def prepare_multiprocess_metrics() -> Path | None:
     """Give the workers a fresh shared metrics directory; None when the operator set one.
 
@@ -171,6 +197,7 @@ class GunicornServer(BaseApplication):
             "proc_name": "mlops-bot-web",
             "post_worker_init": _worker_started,
             "child_exit": _worker_gone,
+            "on_starting": self._arbiter_started,
             "logger_class": RootLogger,
         }
         super().__init__()
@@ -187,12 +214,22 @@ class GunicornServer(BaseApplication):
         web.operator_port = self.settings.metrics_port
         return web
 
+    def _arbiter_started(self, arbiter) -> None:
+        self.arbiter = arbiter
+
     def run(self) -> None:
         master = os.getpid()
+        self.arbiter = None
         try:
             super().run()
         finally:
             # A worker is forked inside run() and leaves it by SystemExit through this very
-            # block: only the master may remove the directory every worker writes to.
+            # block: only the master may remove the directory every worker writes to, and
+            # only once every worker has exited. gunicorn's halt can end before that (a
+            # worker failing to boot during the shutdown raises out of it), so the workers
+            # it still knows are asked to stop and every child is waited for.
             if self.metrics_dir is not None and os.getpid() == master:
-                shutil.rmtree(self.metrics_dir, ignore_errors=True)
+                for pid in list(getattr(self.arbiter, "WORKERS", {})):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGTERM)
+                remove_when_children_exited(self.metrics_dir, timeout=self.cfg.graceful_timeout)

@@ -280,6 +280,38 @@ def test_with_log_format_json_every_line_of_gunicorn_web_is_json(tmp_path, slack
     assert any(e["logger"] == "mlops_bot.requests" and e["status"] == 200 for e in entries)
 
 
+_LATE_WORKER = """
+import os, sys, tempfile, time
+from pathlib import Path
+from bot.multiprocess import remove_when_children_exited
+shared, seen = Path(tempfile.mkdtemp(dir=sys.argv[1])), Path(sys.argv[1]) / "seen"
+if os.fork() == 0:  # a worker still booting when the master's shutdown ends
+    time.sleep(float(sys.argv[2]))
+    seen.write_text("there" if shared.is_dir() else "gone")
+    os._exit(0)
+removed = remove_when_children_exited(shared, timeout=float(sys.argv[3]))
+print(removed, shared.is_dir())
+"""
+
+
+@pytest.mark.parametrize(
+    ("boot", "timeout", "removed"), [(1.0, 30, "True False"), (3.0, 0.3, "False True")]
+)
+def test_the_metrics_directory_outlives_every_web_worker(tmp_path, boot, timeout, removed):
+    """The master removes the shared metrics directory only once no worker runs: a worker
+    booting late must still find it (else it fails: "PROMETHEUS_MULTIPROC_DIR is not set or
+    not a directory"); one that outlives the wait keeps it."""
+    script = [sys.executable, "-c", _LATE_WORKER, str(tmp_path), str(boot), str(timeout)]
+    result = subprocess.run(script, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == removed
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "seen").exists():  # the orphaned child's report, when it lives on
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert (tmp_path / "seen").read_text() == "there"
+
+
 def test_workspace_list_shows_the_workspaces_the_database_knows(tmp_path):
     url = fresh_sqlite_url(tmp_path)
     upgrade(url)
