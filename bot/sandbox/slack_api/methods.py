@@ -345,14 +345,20 @@ class WebApiMethods(WorkspaceState):
         message = self._new_ephemeral(channel, user, args)
         return {"ok": True, "message_ts": message["ts"]}
 
-    def _chat_update(self, args: dict[str, Any], token: str) -> ApiResult:
+    def _own_message(self, args: dict[str, Any], refusal: str) -> tuple[str, str, dict]:
+        """(channel, ts, message) of the bot's own message that `args` name; Slack answers
+        `refusal` for someone else's message and message_not_found for none."""
         channel = str(self._require(args, "channel"))
         ts = str(self._require(args, "ts"))
         message = self._find_message(channel, ts)
         if message is None:
             raise ApiError("message_not_found")
         if message.get("user") != self.bot_user_id:
-            raise ApiError("cant_update_message")
+            raise ApiError(refusal)
+        return channel, ts, message
+
+    def _chat_update(self, args: dict[str, Any], token: str) -> ApiResult:
+        channel, ts, message = self._own_message(args, "cant_update_message")
         if not any(args.get(k) is not None for k in ("text", "blocks", "attachments")):
             raise ApiError("no_text")
         self._check_message(args)
@@ -370,13 +376,7 @@ class WebApiMethods(WorkspaceState):
         }
 
     def _chat_delete(self, args: dict[str, Any], token: str) -> ApiResult:
-        channel = str(self._require(args, "channel"))
-        ts = str(self._require(args, "ts"))
-        message = self._find_message(channel, ts)
-        if message is None:
-            raise ApiError("message_not_found")
-        if message.get("user") != self.bot_user_id:
-            raise ApiError("cant_delete_message")
+        channel, ts, message = self._own_message(args, "cant_delete_message")
         self.messages[channel].remove(message)
         return {"ok": True, "channel": channel, "ts": ts}
 
