@@ -37,6 +37,7 @@ from bot.sandbox import workspace
 from bot.sandbox.blockkit import IMAGE_TYPES, Directory, render_message, render_view
 from bot.sandbox.clock import SandboxClock
 from bot.sandbox.demo_repos import demo_repos_dir
+from bot.sandbox.lifecycle import Startable
 from bot.sandbox.signed import BotAnswer, SlackSender
 from bot.sandbox.slack_api import FakeSlack
 from bot.sandbox.slack_api.limits import message_error, view_problems
@@ -62,7 +63,7 @@ def _ts(value: Any) -> Decimal:
         return Decimal(0)
 
 
-class Sandbox:
+class Sandbox(Startable):
     """Everything `mlops-bot sandbox` runs, startable and stoppable in-process (tests do)."""
 
     def __init__(
@@ -201,12 +202,6 @@ class Sandbox:
             self.socket.stop()
         self.slack.stop()
         self.runtime.engine.dispose()
-
-    def __enter__(self) -> Sandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:

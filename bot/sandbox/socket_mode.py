@@ -40,6 +40,7 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import Server, ServerConnection, serve
 
+from bot.sandbox.lifecycle import Startable
 from bot.sandbox.signed import BotAnswer, SlackSender
 from bot.sandbox.slack_api import FakeSlack
 
@@ -115,7 +116,7 @@ class SocketModeError(Exception):
     """The stand-in could not deliver an envelope (no app connected)."""
 
 
-class SocketModeServer:
+class SocketModeServer(Startable):
     """Socket Mode for one app, beside `slack`: start it, point the app at `slack.api_url`.
 
     `app_tokens` are the app-level tokens `apps.connections.open` accepts; anything else
@@ -187,12 +188,6 @@ class SocketModeServer:
             self._pending.clear()
             self._links.clear()
             self._lock.notify_all()
-
-    def __enter__(self) -> SocketModeServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def port(self) -> int:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import unquote
 
+from bot.sandbox.lifecycle import Startable
 from bot.sandbox.slack_api.faults import Fault, Faults
 from bot.sandbox.slack_api.http import HttpServer, bearer
 from bot.sandbox.slack_api.limits import message_error
@@ -36,7 +37,7 @@ RESPONSE_URL_METHOD = "response_url"
 UPLOAD_METHOD = "file_upload"
 
 
-class FakeSlack(WebApiMethods):
+class FakeSlack(WebApiMethods, Startable):
     """Slack's Web API, response URLs and file uploads on a local ThreadingHTTPServer.
 
     Start it with ``with FakeSlack() as slack:`` or ``slack.start()``/``slack.stop()`` and point
@@ -103,12 +104,6 @@ class FakeSlack(WebApiMethods):
         server, self._server = self._server, None
         if server is not None:
             server.stop()
-
-    def __enter__(self) -> FakeSlack:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def port(self) -> int:

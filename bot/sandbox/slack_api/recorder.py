@@ -8,10 +8,11 @@ assertion surface and knows nothing about what the calls mean.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from bot.sandbox.lifecycle import wait_on
 
 
 @dataclass
@@ -84,33 +85,28 @@ class Recorder:
 
         Returns all matching calls; raises AssertionError listing what did arrive.
         """
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                matching = [
-                    c for c in self._calls if c.method == method and (where is None or where(c))
-                ]
-                if len(matching) >= count:
-                    return matching
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(
-                        f"expected {count} call(s) to {method} within {timeout}s, got "
-                        f"{len(matching)}; saw {self.summary()}"
-                    )
-                self._changed.wait(min(remaining, 0.05))
+
+        def matching() -> list[Call]:
+            return [c for c in self._calls if c.method == method and (where is None or where(c))]
+
+        def enough() -> tuple[list[Call]] | None:
+            found = matching()
+            return (found,) if len(found) >= count else None
+
+        ready = wait_on(self._changed, enough, timeout, poll=0.05)
+        if ready is None:
+            with self._changed:
+                raise AssertionError(
+                    f"expected {count} call(s) to {method} within {timeout}s, got "
+                    f"{len(matching())}; saw {self.summary()}"
+                )
+        return ready[0]
 
     def wait_until(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:
         """Wait until ``condition()`` is true (checked whenever a call arrives, or every 50 ms)."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while not condition():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(
-                        f"condition not met within {timeout}s; saw {self.summary()}"
-                    )
-                self._changed.wait(min(remaining, 0.05))
+        if not wait_on(self._changed, condition, timeout, poll=0.05):
+            with self._changed:
+                raise AssertionError(f"condition not met within {timeout}s; saw {self.summary()}")
 
     def summary(self, limit: int = 30) -> str:
         """The last ``limit`` calls as ``method[status error]``, for assertion messages."""

@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import DEFAULT_SCOPES
+from bot.sandbox.lifecycle import wait_on
 
 DEFAULT_TOKEN = "xoxb-test-token"
 TEAM_ID = "T0TEST"
@@ -178,14 +179,8 @@ class WorkspaceState:
 
         A ``since`` from before a restart (higher than ``version``) returns at once.
         """
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while self._version == since:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self._changed.wait(min(remaining, 0.5))
-            return self._version
+        wait_on(self._changed, lambda: self._version != since, timeout, poll=0.5)
+        return self._version
 
     # ------------------------------------------------------------------ configuration
 
