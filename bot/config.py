@@ -187,6 +187,29 @@ def _require(values: Mapping[str, str], name: str) -> str:
     return value
 
 
+_TCP_PORT = "a TCP port number (1-65535)"
+
+
+def _number(
+    values: Mapping[str, str | None],
+    name: str,
+    default: str | None,
+    what: str,
+    minimum: int = 0,
+    maximum: int | None = None,
+) -> int | None:
+    """The whole number in `name` (its `default` when empty; None if that is None too).
+
+    Anything else, or a number outside minimum..maximum, is refused as "NAME must be WHAT".
+    """
+    text = (values.get(name) or "").strip() or default
+    if text is None:
+        return None
+    if not text.isdigit() or int(text) < minimum or (maximum is not None and int(text) > maximum):
+        raise ConfigError(f"{name} must be {what}, got {text!r}.")
+    return int(text)
+
+
 def load_settings(
     env: Mapping[str, str] | None = None,
     *,
@@ -258,9 +281,7 @@ def load_settings(
             f"{redact_url(database_url)!r}."
         )
 
-    port_text = (values.get("PORT") or "").strip() or "3000"
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ConfigError(f"PORT must be a TCP port number (1-65535), got {port_text!r}.")
+    port = _number(values, "PORT", "3000", _TCP_PORT, 1, 65535)
 
     command = (values.get("SLASH_COMMAND") or "").strip() or "/mlops"
     if not re.fullmatch(r"/[a-z0-9_\-]{1,31}", command):
@@ -269,55 +290,38 @@ def load_settings(
             f"digits, - or _), got {command!r}."
         )
 
-    stale_text = (values.get("STALE_AFTER_DAYS") or "").strip() or "90"
-    if not stale_text.isdigit() or int(stale_text) < 1:
-        raise ConfigError(f"STALE_AFTER_DAYS must be a whole number of days, got {stale_text!r}.")
+    stale_after_days = _number(values, "STALE_AFTER_DAYS", "90", "a whole number of days", 1)
 
     log_format = (values.get("LOG_FORMAT") or "text").strip().lower()
     if log_format not in ("text", "json"):
         raise ConfigError(f"LOG_FORMAT must be text or json, got {log_format!r}.")
 
-    retention_text = (values.get("DATA_RETENTION_DAYS") or "").strip() or "30"
-    if not retention_text.isdigit():
-        raise ConfigError(
-            f"DATA_RETENTION_DAYS must be a whole number of days, got {retention_text!r}."
-        )
-    max_request_text = (values.get("MAX_REQUEST_BYTES") or "").strip() or "1048576"
-    if not max_request_text.isdigit() or int(max_request_text) < 1024:
-        raise ConfigError(
-            f"MAX_REQUEST_BYTES must be a number of bytes of at least 1024, got "
-            f"{max_request_text!r}."
-        )
-    http_timeout_text = (values.get("HTTP_TIMEOUT") or "").strip() or "15"
-    if not http_timeout_text.isdigit() or int(http_timeout_text) < 1:
-        raise ConfigError(
-            f"HTTP_TIMEOUT must be a whole number of seconds, got {http_timeout_text!r}."
-        )
-    metrics_port_text = (values.get("METRICS_PORT") or "").strip()
-    if metrics_port_text and (
-        not metrics_port_text.isdigit() or not 0 < int(metrics_port_text) < 65536
-    ):
-        raise ConfigError(
-            f"METRICS_PORT must be a TCP port number (1-65535), got {metrics_port_text!r}."
-        )
+    retention_days = _number(values, "DATA_RETENTION_DAYS", "30", "a whole number of days")
+    max_request_bytes = _number(
+        values, "MAX_REQUEST_BYTES", "1048576", "a number of bytes of at least 1024", 1024
+    )
+    http_timeout = _number(values, "HTTP_TIMEOUT", "15", "a whole number of seconds", 1)
+    metrics_port = _number(values, "METRICS_PORT", None, _TCP_PORT, 1, 65535)
     metrics_token = (values.get("METRICS_TOKEN") or "").strip() or None
     if metrics_token is not None and len(metrics_token) < 16:
         raise ConfigError(
             "METRICS_TOKEN must be at least 16 characters (e.g. `openssl rand -hex 32`)."
         )
-    delivery_days_text = (values.get("DELIVERY_RETENTION_DAYS") or "").strip() or "30"
-    if not delivery_days_text.isdigit() or int(delivery_days_text) < MIN_DELIVERY_RETENTION_DAYS:
-        raise ConfigError(
-            f"DELIVERY_RETENTION_DAYS must be a whole number of days, at least "
-            f"{MIN_DELIVERY_RETENTION_DAYS} (a reminder's key can recur for 28 days, and a "
-            f"purged key could be sent twice), got {delivery_days_text!r}."
-        )
-    event_hours_text = (values.get("EVENT_RETENTION_HOURS") or "").strip() or "24"
-    if not event_hours_text.isdigit() or int(event_hours_text) < 1:
-        raise ConfigError(
-            f"EVENT_RETENTION_HOURS must be a whole number of hours, at least 1 (Slack retries "
-            f"events for minutes), got {event_hours_text!r}."
-        )
+    delivery_retention_days = _number(
+        values,
+        "DELIVERY_RETENTION_DAYS",
+        "30",
+        f"a whole number of days, at least {MIN_DELIVERY_RETENTION_DAYS} (a reminder's key can "
+        "recur for 28 days, and a purged key could be sent twice)",
+        MIN_DELIVERY_RETENTION_DAYS,
+    )
+    event_retention_hours = _number(
+        values,
+        "EVENT_RETENTION_HOURS",
+        "24",
+        "a whole number of hours, at least 1 (Slack retries events for minutes)",
+        1,
+    )
     export_permission = (values.get("EXPORT_PERMISSION") or "").strip().lower() or "owners"
     if export_permission not in EXPORT_PERMISSIONS:
         raise ConfigError(
@@ -388,25 +392,25 @@ def load_settings(
         slack_app_token=app_token,
         slack_api_url=api_url,
         database_url=normalise_database_url(database_url),
-        port=int(port_text),
+        port=port,
         slash_command=command,
         log_level=(values.get("LOG_LEVEL") or "INFO").strip().upper(),
         log_format=log_format,
-        stale_after_days=int(stale_text),
+        stale_after_days=stale_after_days,
         admin_user_ids=admins,
         slack_client_id=client_id,
         slack_client_secret=client_secret,
         slack_scopes=scopes,
-        retention_days=int(retention_text),
-        max_request_bytes=int(max_request_text),
-        http_timeout=int(http_timeout_text),
+        retention_days=retention_days,
+        max_request_bytes=max_request_bytes,
+        http_timeout=http_timeout,
         metrics_host=(values.get("METRICS_HOST") or "").strip() or "127.0.0.1",
-        metrics_port=int(metrics_port_text) if metrics_port_text else None,
+        metrics_port=metrics_port,
         metrics_token=metrics_token,
         placeholders=frozenset(placeholders),
         token_encryption_keys=encryption_keys,
-        delivery_retention_days=int(delivery_days_text),
-        event_retention_hours=int(event_hours_text),
+        delivery_retention_days=delivery_retention_days,
+        event_retention_hours=event_retention_hours,
         export_permission=export_permission,
         evidence_allowed_hosts=evidence_hosts,
         evidence_allow_file_urls=allow_files in ("1", "true", "yes"),
