@@ -837,15 +837,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="only send the outbox (extra workers for capacity; run one without it to tick)",
     )
     add("migrate", cmd_migrate, "Upgrade the database to the latest schema (alembic upgrade head).")
-    jobs = add("jobs", lambda a: (jobs.print_help(), 2)[1], "Operator tools for the scheduler.")
-    jobs_subs = jobs.add_subparsers(dest="jobs_command", metavar="JOBS_COMMAND")
-    due = jobs_subs.add_parser(
+
+    def group(name: str, help_text: str, metavar: str = "ACTION"):
+        """`mlops-bot NAME ACTION ...`; bare `mlops-bot NAME` prints the group's help."""
+        parent = add(name, lambda a: (parent.print_help(), 2)[1], help_text)
+        actions = parent.add_subparsers(dest=f"{name}_command", metavar=metavar)
+
+        def action(action_name: str, func, help_text: str, description: str | None = None):
+            sub = actions.add_parser(action_name, help=help_text, description=description)
+            sub.set_defaults(func=func)
+            return sub
+
+        return action
+
+    def workspace_argument(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--workspace", required=True, help="the Slack team id, e.g. T0123ABCD")
+
+    jobs = group("jobs", "Operator tools for the scheduler.", metavar="JOBS_COMMAND")
+    due = jobs(
         "due",
-        help="Enqueue what is due at a moment and drain the outbox once.",
-        description="Enqueue the digests, nudges and reminders due at --at and send them now.",
+        cmd_jobs_due,
+        "Enqueue what is due at a moment and drain the outbox once.",
+        "Enqueue the digests, nudges and reminders due at --at and send them now.",
     )
     due.add_argument("--at", required=True, help="ISO time, e.g. 2026-11-30T09:00Z (UTC if bare)")
-    due.set_defaults(func=cmd_jobs_due)
     outbox = add(
         "outbox",
         cmd_outbox,
@@ -858,7 +873,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_export,
         "Write a workspace's answers and level history as CSV or JSON (DATABASE_URL only).",
     )
-    export.add_argument("--workspace", required=True, help="the Slack team id, e.g. T0123ABCD")
+    workspace_argument(export)
     export.add_argument("--format", choices=["csv", "json"], default="csv", help="csv (default)")
     export.add_argument("--team", metavar="NAME", help="only this team (any case)")
     export.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
@@ -872,78 +887,70 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_report,
         "Write the maturity heatmap (a file per 50 teams) and the trend as pictures to a folder.",
     )
-    report.add_argument("--workspace", required=True, help="the Slack team id, e.g. T0123ABCD")
+    workspace_argument(report)
     report.add_argument("--output", required=True, metavar="DIR", help="the folder to write to")
     report.add_argument("--format", choices=["png", "svg"], default="png", help="png (default)")
-    workspace = add(
-        "workspace", lambda a: (workspace.print_help(), 2)[1], "Operator tools for workspaces."
-    )
-    workspace_subs = workspace.add_subparsers(dest="workspace_command", metavar="ACTION")
-    purge = workspace_subs.add_parser(
+    workspace = group("workspace", "Operator tools for workspaces.")
+    purge = workspace(
         "purge",
-        help="Delete all of one workspace's data now (DATABASE_URL only).",
-        description="Delete every team, answer, assessment, delivery and installation of a "
+        cmd_workspace_purge,
+        "Delete all of one workspace's data now (DATABASE_URL only).",
+        "Delete every team, answer, assessment, delivery and installation of a "
         "workspace. Uninstalled workspaces are purged on their own after DATA_RETENTION_DAYS.",
     )
     purge.add_argument("team_id", help="the Slack team id, e.g. T0123ABCD")
-    purge.set_defaults(func=cmd_workspace_purge)
-    listing = workspace_subs.add_parser(
+    workspace(
         "list",
-        help="Show the workspaces the database knows (DATABASE_URL only).",
-        description="Every workspace in the database: its Slack team id (what export and "
+        cmd_workspace_list,
+        "Show the workspaces the database knows (DATABASE_URL only).",
+        "Every workspace in the database: its Slack team id (what export and "
         "purge take), name, teams, teams with a level, first seen, installed or not.",
     )
-    listing.set_defaults(func=cmd_workspace_list)
-    model_cmd = add(
+    model = group(
         "model",
-        lambda a: (model_cmd.print_help(), 2)[1],
         "Maturity models: check a model file, install one in a workspace (docs/model-file.md).",
     )
-    model_subs = model_cmd.add_subparsers(dest="model_command", metavar="ACTION")
-    validate = model_subs.add_parser(
+    validate = model(
         "validate",
-        help="Check a model file (YAML or JSON) and print every mistake.",
-        description="Check a model file: each mistake on its own line, naming the line and the "
+        cmd_model_validate,
+        "Check a model file (YAML or JSON) and print every mistake.",
+        "Check a model file: each mistake on its own line, naming the line and the "
         "field. Exit status 1 when there is any. Needs no database.",
     )
     validate.add_argument("file", help="the model file, e.g. acme.yaml")
-    validate.set_defaults(func=cmd_model_validate)
-    install = model_subs.add_parser(
+    install = model(
         "install",
-        help="Install a model in a workspace: a built-in (google, microsoft) or a file.",
-        description="Install a model in a workspace (DATABASE_URL only). The first model "
+        cmd_model_install,
+        "Install a model in a workspace: a built-in (google, microsoft) or a file.",
+        "Install a model in a workspace (DATABASE_URL only). The first model "
         "installed is added beside the default, which stays primary; --use makes the new one "
         "primary. Installing a model of the same name again updates it to the new version.",
     )
-    install.add_argument("--workspace", required=True, help="the Slack team id, e.g. T0123ABCD")
+    workspace_argument(install)
     install.add_argument("model", help="google, microsoft, or a model file's path")
     install.add_argument("--use", action="store_true", help="make it the primary model")
-    install.set_defaults(func=cmd_model_install)
-    listing_models = model_subs.add_parser(
-        "list", help="The models a workspace uses, the primary first (DATABASE_URL only)."
+    listing_models = model(
+        "list",
+        cmd_model_list,
+        "The models a workspace uses, the primary first (DATABASE_URL only).",
     )
     listing_models.add_argument("--workspace", required=True, help="the Slack team id")
-    listing_models.set_defaults(func=cmd_model_list)
-    remove = model_subs.add_parser(
-        "remove",
-        help="Remove an installed model that is not primary (answers stay).",
+    remove = model(
+        "remove", cmd_model_remove, "Remove an installed model that is not primary (answers stay)."
     )
     remove.add_argument("--workspace", required=True, help="the Slack team id")
     remove.add_argument("name", help="the model's name, e.g. microsoft")
-    remove.set_defaults(func=cmd_model_remove)
-    person = add(
-        "person", lambda a: (person.print_help(), 2)[1], "Operator tools for one person's data."
-    )
-    person_subs = person.add_subparsers(dest="person_command", metavar="ACTION")
-    forget = person_subs.add_parser(
+    person = group("person", "Operator tools for one person's data.")
+    forget = person(
         "forget",
-        help="Remove one person's id and name from a workspace's data (DATABASE_URL only).",
-        description="On a person's request: replace their user id with a placeholder in the "
+        cmd_person_forget,
+        "Remove one person's id and name from a workspace's data (DATABASE_URL only).",
+        "On a person's request: replace their user id with a placeholder in the "
         "history, remove their mentions (and --name) from notes and team names, and delete "
         "their team ownerships, cached profile and messages addressed to them. Answers stay. "
         "See docs/data.md.",
     )
-    forget.add_argument("--workspace", required=True, help="the Slack team id, e.g. T0123ABCD")
+    workspace_argument(forget)
     forget.add_argument("--user", required=True, help="their Slack user id, e.g. U0456EFGH")
     forget.add_argument(
         "--name",
@@ -951,15 +958,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="a name of theirs to remove from free text too (repeatable; any case)",
     )
-    forget.set_defaults(func=cmd_person_forget)
-    evidence = add(
-        "evidence", lambda a: (evidence.print_help(), 2)[1], "Operator tools for evidence."
-    )
-    evidence_subs = evidence.add_subparsers(dest="evidence_command", metavar="ACTION")
-    evidence_refresh = evidence_subs.add_parser(
+    evidence = group("evidence", "Operator tools for evidence.")
+    evidence_refresh = evidence(
         "refresh",
-        help="Read teams' connected MLflow servers and repositories now (DATABASE_URL only).",
-        description="Read every connected source now (or one workspace's, or one team's), "
+        cmd_evidence_refresh,
+        "Read teams' connected MLflow servers and repositories now (DATABASE_URL only).",
+        "Read every connected source now (or one workspace's, or one team's), "
         "whether or not it is due, printing a line per source; exits 1 if any failed. The "
         "worker does this on its own: MLflow every 6 hours, repositories daily.",
     )
@@ -968,23 +972,21 @@ def build_parser() -> argparse.ArgumentParser:
     evidence_refresh.add_argument(
         "--concurrency", type=int, default=4, help="sources read at once (4)"
     )
-    evidence_refresh.set_defaults(func=cmd_evidence_refresh)
-    secrets_cmd = add(
-        "secrets", lambda a: (secrets_cmd.print_help(), 2)[1], "Encryption keys of stored tokens."
-    )
-    secrets_subs = secrets_cmd.add_subparsers(dest="secrets_command", metavar="ACTION")
-    secrets_subs.add_parser(
+    secrets_cmd = group("secrets", "Encryption keys of stored tokens.")
+    secrets_cmd(
         "generate-key",
-        help="Print a new key for TOKEN_ENCRYPTION_KEYS.",
-        description="Print a new random Fernet key. Put it first in TOKEN_ENCRYPTION_KEYS "
+        cmd_secrets_generate_key,
+        "Print a new key for TOKEN_ENCRYPTION_KEYS.",
+        "Print a new random Fernet key. Put it first in TOKEN_ENCRYPTION_KEYS "
         "(comma-separated; the first encrypts, all decrypt), then run `secrets rotate`.",
-    ).set_defaults(func=cmd_secrets_generate_key)
-    secrets_subs.add_parser(
+    )
+    secrets_cmd(
         "rotate",
-        help="Re-encrypt every stored bot token with the first key (DATABASE_URL only).",
-        description="Re-encrypt every stored bot token with the first key of "
+        cmd_secrets_rotate,
+        "Re-encrypt every stored bot token with the first key (DATABASE_URL only).",
+        "Re-encrypt every stored bot token with the first key of "
         "TOKEN_ENCRYPTION_KEYS; afterwards the other keys can be removed. Safe to run again.",
-    ).set_defaults(func=cmd_secrets_rotate)
+    )
     return parser
 
 
