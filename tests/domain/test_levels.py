@@ -233,6 +233,8 @@ def test_a_custom_checklist_uses_its_own_requirements() -> None:
     assert compute_level({"tracking": Y, "canary": Y}, custom) == 2
     # The default's capabilities mean nothing to the custom checklist.
     assert compute_level(all_yes_except(), custom) == 0
+    r = report({"tracking": Y}, custom)  # the card of a team at the custom L1
+    assert (r.level, r.progress_text) == (1, "1 of 2 for L2")
     r = report({"canary": Y}, custom)
     assert r.progress_text == "0 of 1 for L1"
     assert r.blocked_note == "1/1 of L2's additions, but L1 is not complete: missing Tracking."
