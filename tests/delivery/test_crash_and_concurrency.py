@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ from bot.models import Delivery, DeliveryState
 from bot.outbox import Pacer, db_now, enqueue
 from bot.worker import enqueue_due, make_sender
 from tests.delivery.conftest import WS, key_of, posts
+from tests.driver import eventually
 
 pytestmark = pytest.mark.slow  # worker processes killed mid-send
 
@@ -52,10 +52,7 @@ def go(process: subprocess.Popen) -> None:
 
 
 def wait_until(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
+    assert eventually(condition, timeout), "timed out"
 
 
 def state_of(bot, key: str) -> str:

@@ -25,6 +25,7 @@ from bot.sandbox.server import Sandbox
 from bot.sandbox.slack_api import FakeSlack
 from bot.services.teams import current_answers
 from tests.conftest import fresh_sqlite_url
+from tests.driver import eventually
 
 ADA, GRACE, ALAN = "U0ADA", "U0GRACE", "U0ALAN"
 GENERAL, PLATFORM = "C0GENERAL", "C0MLPLATFORM"
@@ -50,13 +51,9 @@ def state(sandbox, user: str, channel: str) -> dict:
 
 
 def wait_for(condition, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
+    value = eventually(condition, timeout)
+    assert value, "condition not met in time"
+    return value
 
 
 def test_the_page_and_its_files_are_served_with_a_strict_policy(sandbox):
