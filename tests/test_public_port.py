@@ -16,6 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.migrate import upgrade
+from bot.sandbox.slack_api import FakeSlack
 from tests.conftest import BOT_TOKEN, free_port, fresh_sqlite_url
 from tests.public_port import MB, WebProcess, open_stalled, peak_kb, rise_kb, send_body, wait_closed
 from tests.signed_client import SlackClient
@@ -29,7 +30,25 @@ TIMEOUT = 2  # HTTP_TIMEOUT for these servers, in seconds
 
 @pytest.fixture(params=[1, 2], ids=["waitress", "gunicorn"])
 def web(request, slack, tmp_path) -> Iterator[tuple[WebProcess, int]]:
-    """A fresh `mlops-bot web` (its peak memory is its own) and its metrics port."""
+    """A fresh `mlops-bot web` (its peak memory and its counters are its own) and its
+    metrics port."""
+    yield from _web(request.param, slack, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def module_slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module", params=[1, 2], ids=["waitress", "gunicorn"])
+def shared_web(request, module_slack, tmp_path_factory) -> Iterator[tuple[WebProcess, int]]:
+    """One `mlops-bot web` per kind for the tests that neither measure its memory nor
+    count its requests: what one of them does cannot change what the next one checks."""
+    yield from _web(request.param, module_slack, tmp_path_factory.mktemp("web"))
+
+
+def _web(workers: int, slack: FakeSlack, tmp_path) -> Iterator[tuple[WebProcess, int]]:
     url = fresh_sqlite_url(tmp_path)
     upgrade(url)
     metrics_port = free_port()
@@ -42,7 +61,6 @@ def web(request, slack, tmp_path) -> Iterator[tuple[WebProcess, int]]:
         "METRICS_PORT": str(metrics_port),
         "LOG_LEVEL": "INFO",
     }
-    workers = request.param
     server = WebProcess(env, free_port(), tmp_path, workers=workers)
     try:
         yield server.wait_ready(workers), metrics_port
@@ -87,15 +105,17 @@ def test_twenty_large_bodies_at_once_leave_the_bot_answering(web, slack):
     assert server.log().count("over MAX_REQUEST_BYTES") <= 2
 
 
-def test_a_body_within_the_limit_is_still_read(web, slack):
+def test_a_body_within_the_limit_is_still_read(shared_web, module_slack):
     """The cap refuses only what is over it: a signed command padded near 1 MB arrives."""
-    server, _ = web
+    server, _ = shared_web
+    slack = module_slack
     client = SlackClient(server.url, SECRET, fake_slack=slack)
     assert client.command("help " + "x" * (MB - 2000)).status == 200
 
 
-def test_a_request_that_stalls_is_dropped_after_the_timeout(web, slack):
-    server, _ = web
+def test_a_request_that_stalls_is_dropped_after_the_timeout(shared_web, module_slack):
+    server, _ = shared_web
+    slack = module_slack
     for body in (True, False):  # headers then no body; half the headers then nothing
         sock = open_stalled("127.0.0.1", server.port, body=body)
         seconds, _answer = wait_closed(sock, TIMEOUT + 30)
@@ -117,8 +137,8 @@ def samples(text: str, name: str) -> dict[tuple, float]:
     }
 
 
-def test_metrics_are_not_on_the_public_port(web):
-    server, metrics_port = web
+def test_metrics_are_not_on_the_public_port(shared_web):
+    server, metrics_port = shared_web
     public = scrape(server.port)
     assert public.status == 404 and "mlops_bot" not in public.body
     operator = scrape(metrics_port)

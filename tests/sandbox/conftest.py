@@ -45,12 +45,23 @@ def sandbox(request, tmp_path) -> Iterator[Sandbox]:
     the DMs the tests expect to be empty (the tests jump to Monday themselves when they
     want the scheduled messages).
     """
+    yield from _running(tmp_path, socket_mode=getattr(request, "param", "http") == "socket-mode")
+
+
+@pytest.fixture(scope="module")
+def looked_at_sandbox(tmp_path_factory) -> Iterator[Sandbox]:
+    """One sandbox like `sandbox`, shared by a module's tests that only look at it: none of
+    them posts, clicks or moves the clock, so each sees what a fresh one would show."""
+    yield from _running(tmp_path_factory.mktemp("sandbox"), socket_mode=False)
+
+
+def _running(directory: Path, *, socket_mode: bool) -> Iterator[Sandbox]:
     running = Sandbox(
-        database_url=fresh_sqlite_url(tmp_path),
+        database_url=fresh_sqlite_url(directory),
         port=0,
         demo=True,
         tick_seconds=0.5,
-        socket_mode=getattr(request, "param", "http") == "socket-mode",
+        socket_mode=socket_mode,
     ).start(before_serving=_quiet_afternoon)
     try:
         yield running

@@ -56,7 +56,8 @@ def wait_for(condition, timeout: float = 10.0):
     return value
 
 
-def test_the_page_and_its_files_are_served_with_a_strict_policy(sandbox):
+def test_the_page_and_its_files_are_served_with_a_strict_policy(looked_at_sandbox):
+    sandbox = looked_at_sandbox
     status, headers, body = get(sandbox, "/")
     assert status == 200
     assert "script-src 'self'" in headers["Content-Security-Policy"]
@@ -77,7 +78,8 @@ def test_a_command_reaches_the_real_bot_and_only_the_typer_sees_the_answer(sandb
     assert sandbox.slack.last("response_url").args["blocks"]
 
 
-def test_the_bot_still_checks_signatures(sandbox):
+def test_the_bot_still_checks_signatures(looked_at_sandbox):
+    sandbox = looked_at_sandbox
     request = urllib.request.Request(
         sandbox.bot_server.url + "/slack/events",
         data=b"command=%2Fmlops&text=help",
@@ -114,7 +116,8 @@ def test_a_typed_message_shows_links_and_mentions_as_slack_does(sandbox):
     assert "&lt;https" not in seen
 
 
-def test_command_text_arrives_escaped_like_slack_sends_it(sandbox):
+def test_command_text_arrives_escaped_like_slack_sends_it(looked_at_sandbox):
+    sandbox = looked_at_sandbox
     escaped = sandbox._escape_mentions("digest #ml-platform for @grace & <team> #nowhere")
     assert escaped == (
         "digest <#C0MLPLATFORM|ml-platform> for <@U0GRACE|grace> &amp; &lt;team&gt; #nowhere"
@@ -197,7 +200,8 @@ def test_the_clock_moves_forward_only_and_says_so():
         clock.preset("yesterday")
 
 
-def test_the_demo_organisation_is_consistent_with_the_level_rules(sandbox):
+def test_the_demo_organisation_is_consistent_with_the_level_rules(looked_at_sandbox):
+    sandbox = looked_at_sandbox
     levels = {}
     with sandbox.runtime.session_factory() as session:
         teams = list(session.scalars(select(Team).where(Team.workspace_id == workspace.TEAM_ID)))
@@ -258,7 +262,8 @@ def test_a_response_url_from_an_ephemeral_message_replaces_or_deletes_it():
         assert slack.ephemeral[("C1", "U1")] == []
 
 
-def test_only_json_posts_are_accepted(sandbox):
+def test_only_json_posts_are_accepted(looked_at_sandbox):
+    sandbox = looked_at_sandbox
     request = urllib.request.Request(
         sandbox.url + "sandbox/send",
         data=b'{"user": "U0ADA", "channel": "C0GENERAL", "text": "hi"}',
