@@ -31,7 +31,7 @@ def test_enqueue_many_adds_each_new_key_once_and_says_which_were_new(bot):
         enqueue(session, workspace_id=WS, key="n1", kind=DeliveryKind.NUDGE, channel_id="U1")
         items = [
             {"key": f"n{n}", "kind": DeliveryKind.NUDGE, "channel_id": f"U{n}", "payload": {"n": n}}
-            for n in range(1, 6)
+            for n in (2, 3, 1, 4, 5)
         ] + [{"key": "n5", "kind": DeliveryKind.NUDGE, "channel_id": "U9"}]  # twice in one call
         added = enqueue_many(session, WS, items, chunk=2)  # three statements of two, and one
     assert added == {"n2", "n3", "n4", "n5"}
@@ -60,8 +60,8 @@ def queue(bot) -> None:
             state=DeliveryState.SENDING, lease_owner="w1", lease_until=now + timedelta(minutes=1)
         ),
         "done": dict(state=DeliveryState.SENT, sent_at=now.replace(hour=9, minute=5)),
-        "archived": dict(state=DeliveryState.FAILED, attempts=1, last_error="is_archived"),
         "gave-up": dict(state=DeliveryState.DEAD, attempts=5, last_error="HTTP 500"),
+        "archived": dict(state=DeliveryState.FAILED, attempts=1, last_error="is_archived"),
         "nobody-left": dict(state=DeliveryState.CANCELLED, last_error="the team is gone"),
     }
     with bot.runtime.session_factory.begin() as session:
@@ -73,13 +73,18 @@ def queue(bot) -> None:
                 setattr(row, name, value)
 
 
+def test_an_empty_outbox_shows_every_state_at_zero(bot):
+    with bot.runtime.session_factory() as session:
+        assert summary(session) == ({state.value: 0 for state in DeliveryState}, [])
+
+
 def test_the_outbox_summary_counts_every_state_and_lists_failures_newest_first(bot, queue):
     with bot.runtime.session_factory() as session:
         counts, failures = summary(session)
         assert counts == {state.value: 1 for state in DeliveryState}
-        assert [row.idempotency_key for row in failures] == ["gave-up", "archived"]
+        assert [row.idempotency_key for row in failures] == ["archived", "gave-up"]
         counts, failures = summary(session, failures=1)
-        assert [row.idempotency_key for row in failures] == ["gave-up"]
+        assert [row.idempotency_key for row in failures] == ["archived"]
 
 
 def test_retry_sends_a_failed_row_again_at_once_and_keeps_why_it_failed(bot, queue):
