@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from bot.domain import Answer
+from bot.domain import Answer, Purpose
 from bot.domain.evidence import SourceKind, Strength
 
 NAMING_CONVENTION = {
@@ -145,6 +145,15 @@ class Team(Base):
     level: Mapped[int | None] = mapped_column(Integer)
     last_assessed_at: Mapped[datetime | None]
     last_assessed_by: Mapped[str | None] = mapped_column(String(32))
+    # What the team's models are for (bot.domain.purposes). `purpose_set_at` is None until a
+    # person says so (the form, or the question before a first assessment); until then the
+    # team counts as production, the default, and the first assessment asks.
+    purpose: Mapped[Purpose] = mapped_column(
+        _enum(Purpose, 20), default=Purpose.PRODUCTION, server_default=Purpose.PRODUCTION.value
+    )
+    purpose_set_at: Mapped[datetime | None]
+    # A team not in production is not nudged nor reminded, unless its owners turn this on.
+    nudges_anyway: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
 
     owners: Mapped[list[TeamOwner]] = relationship(
         back_populates="team", cascade="all, delete-orphan", order_by="TeamOwner.user_id"
@@ -290,6 +299,20 @@ class WorkspaceModel(Base):
     is_primary: Mapped[bool] = mapped_column(default=False)
     installed_by: Mapped[str | None] = mapped_column(String(32))
     installed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PurposeChange(Base):
+    """A change of a team's purpose, with who made it; `from_purpose` None: first set."""
+
+    __tablename__ = "purpose_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    from_purpose: Mapped[Purpose | None] = mapped_column(_enum(Purpose, 20))
+    to_purpose: Mapped[Purpose] = mapped_column(_enum(Purpose, 20))
+    changed_by: Mapped[str] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class DigestSubscription(Base):

@@ -15,10 +15,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from bot.config import Settings
+from bot.domain import PURPOSES, Purpose, by_choice, in_production, purpose_label
 from bot.errors import COMMAND, NotFound, UserError
-from bot.models import Team, utcnow
+from bot.models import AssessmentStatus, Team, utcnow
 from bot.mrkdwn import escape
-from bot.services import assessments, channels, evidence_view, maturity
+from bot.services import assessments, channels, evidence_view, maturity, permissions, purposes
 from bot.services import history as history_service
 from bot.services import pictures as picture_service
 from bot.services import teams as team_service
@@ -339,6 +340,35 @@ def on_assess_step(req: Req) -> None:
     reply(req, question_message(req, question, notice), replace=not from_view(req))
 
 
+@listener
+def on_purpose_answer(req: Req) -> None:
+    """The question before a first assessment: is a model of this team in production?"""
+    req.ack()
+    value = parse_value(req)
+    team = _team_by_id(req, value)
+    try:
+        purpose = Purpose(value["purpose"])
+        assessment_id = int(value["assessment_id"])
+    except (KeyError, TypeError, ValueError):
+        raise UserError("That button is not one I know; please use a fresh message.") from None
+    permissions.check_may_change_purpose(req.session, req.client, req.settings, team, req.user_id)
+    purposes.set_purpose(req.session, team, purpose, req.user_id)
+    if in_production(purpose):
+        notice = f"Noted: *{escape(team.name)}* serves users in production. Now the checklist."
+    else:
+        notice = (
+            f"Noted: *{escape(team.name)}* is a {purpose_label(purpose)} team. {by_choice()} is"
+            " fine for that, so I won't nudge its owners; the checklist still shows where it"
+            " stands."
+        )
+    assessment = assessments.load(req.session, req.team_id, assessment_id)
+    if assessment.team_id != team.id or assessment.status != AssessmentStatus.IN_PROGRESS:
+        reply(req, render("notice", text=notice))
+        return
+    question = assessments.question_at(req.session, assessment)
+    reply(req, render("question", question=question, notice=notice), replace=True)
+
+
 @listener(writes=False)
 def on_open_status(req: Req) -> None:
     req.ack()
@@ -387,3 +417,5 @@ def register(app: App, settings: Settings) -> None:
     app.action(Action.OPEN_STATUS)(on_open_status)
     app.action(Action.OPEN_NEXT)(on_open_next)
     app.action(Action.OPEN_HISTORY)(on_open_history)
+    for purpose in PURPOSES:
+        app.action(f"{Action.PURPOSE_ANSWER}_{purpose}")(on_purpose_answer)

@@ -12,6 +12,7 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
+from bot.domain import Purpose
 from bot.services import home as home_service
 from handlers.base import Req
 from messages import render
@@ -19,9 +20,10 @@ from messages import render
 log = logging.getLogger(__name__)
 
 
-def publish_home(req: Req, user_id: str) -> None:
-    """Publish `user_id`'s App Home; raises SlackApiError if Slack refuses it even bare."""
-    data = home_service.home(req.session, req.team_id, user_id)
+def publish_home(req: Req, user_id: str, purpose: Purpose | None = None) -> None:
+    """Publish `user_id`'s App Home (their teams of `purpose`, if given); raises SlackApiError
+    if Slack refuses it even bare."""
+    data = home_service.home(req.session, req.team_id, user_id, purpose)
     view = render("home", command=req.settings.slash_command, **vars(data))
     try:
         req.client.views_publish(user_id=user_id, view=view)

@@ -25,6 +25,9 @@ class Action(StrEnum):
     EVIDENCE_REFRESH = "evidence_refresh"
     CONNECT_TOOLS = "connect_tools"
     EVIDENCE_DISMISS = "evidence_dismiss"
+    PURPOSE_ANSWER = "purpose_answer"  # suffixed "_<purpose>": one button per purpose
+    TEAMS_FILTER = "teams_filter"
+    HOME_FILTER = "home_filter"
     # inputs inside modals
     NOTE_ANSWER = "note_answer"
     NOTE_TEXT = "note_text"
@@ -38,6 +41,8 @@ class Action(StrEnum):
     CONNECT_BRANCH = "connect_branch"
     CONNECT_PATH = "connect_path"
     DISMISS_REASON = "dismiss_reason"
+    TEAM_PURPOSE = "team_purpose"
+    TEAM_NUDGES = "team_nudges"
 
 
 class Block(StrEnum):
@@ -57,6 +62,11 @@ class Block(StrEnum):
     CONNECT_BRANCH = "connect_branch"
     CONNECT_PATH = "connect_path"
     DISMISS_REASON = "dismiss_reason"
+    TEAM_PURPOSE = "team_purpose"
+    TEAM_NUDGES = "team_nudges"
+    PURPOSE_QUESTION = "purpose_question"
+    TEAMS_FILTER = "teams_filter"
+    HOME_FILTER = "home_filter"
 
 
 class Callback(StrEnum):

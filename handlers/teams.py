@@ -9,9 +9,10 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
+from bot.domain import Purpose, parse_purpose
 from bot.errors import Forbidden, UserError
 from bot.mrkdwn import escape, plain
-from bot.services import channels, overview, permissions
+from bot.services import channels, overview, permissions, purposes
 from bot.services import teams as team_service
 from handlers.base import Req, listener, parse_value, reply
 from handlers.commands import subcommand
@@ -51,6 +52,8 @@ def _team_form(req: Req, existing, name: str, channel_id: str, origin: str) -> d
         name=existing.name if existing else name,
         channel_id=(existing.home_channel_id if existing else channel_id) or "",
         owners=[o.user_id for o in existing.owners] if existing else [req.user_id],
+        purpose=existing.purpose if existing else Purpose.PRODUCTION,
+        nudges_anyway=bool(existing and existing.nudges_anyway),
         metadata=metadata,
     )
 
@@ -92,6 +95,10 @@ def on_team_submitted(req: Req) -> None:
     raw_name = _input(values, Block.TEAM_NAME, Action.TEAM_NAME).get("value") or ""
     channel = _input(values, Block.TEAM_CHANNEL, Action.TEAM_CHANNEL).get("selected_conversation")
     owners = _input(values, Block.TEAM_OWNERS, Action.TEAM_OWNERS).get("selected_users") or []
+    chosen = _input(values, Block.TEAM_PURPOSE, Action.TEAM_PURPOSE).get("selected_option")
+    chosen = chosen if isinstance(chosen, dict) else {}
+    ticked = _input(values, Block.TEAM_NUDGES, Action.TEAM_NUDGES).get("selected_options") or []
+    nudges_anyway = any(isinstance(o, dict) and o.get("value") == "on" for o in ticked)
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
     except ValueError:
@@ -104,6 +111,16 @@ def on_team_submitted(req: Req) -> None:
     if not owners:
         req.ack(response_action="errors", errors={Block.TEAM_OWNERS: "Pick at least one owner."})
         return
+    purpose: Purpose | None = None  # a form opened before purposes existed has no such field
+    if Block.TEAM_PURPOSE in values:
+        try:
+            purpose = Purpose(chosen.get("value"))
+        except ValueError:
+            req.ack(
+                response_action="errors",
+                errors={Block.TEAM_PURPOSE: "Pick what the team's models are for."},
+            )
+            return
     postable = channels.can_post(req.client, channel) if channel else True
     if not postable:
         why = channels.MODAL_NOT_INVITED if postable is False else channels.MODAL_UNKNOWN
@@ -134,6 +151,8 @@ def on_team_submitted(req: Req) -> None:
             req.session, req.team_id, name, req.user_id, home_channel_id=channel, owners=owners
         )
         verb = "Created"
+    if purpose is not None:
+        purposes.set_purpose(req.session, saved, purpose, req.user_id, nudges_anyway=nudges_anyway)
     req.save()  # before the modal closes: a closed form means the team is kept
     text = f":white_check_mark: {verb} team *{escape(saved.name)}*" + (
         f" with home channel <#{saved.home_channel_id}>." if saved.home_channel_id else "."
@@ -166,20 +185,63 @@ def on_new_team(req: Req) -> None:
     req.client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=form)
 
 
+def _overview_args(text: str) -> tuple[Purpose | None, int]:
+    """`/mlops teams [purpose] [page]`: e.g. `teams research`, `teams 2`, `teams poc 2`."""
+    words = text.split()
+    page = int(words.pop()) if words and words[-1].isdigit() else 1
+    if not words or " ".join(words).lower() in ("all", "every", "any"):
+        return None, page
+    purpose = parse_purpose(" ".join(words))
+    if purpose is None:
+        raise UserError(
+            f"I don't know the purpose `{escape(' '.join(words)[:40])}`. Try `teams production`,"
+            " `teams research`, `teams poc` or `teams single-use`, or `teams` for every team."
+        )
+    return purpose, page
+
+
+def _show_overview(req: Req, purpose: Purpose | None, page: int, *, replace: bool) -> None:
+    data = overview.teams_overview(req.session, req.team_id, page, purpose)
+    reply(req, render("teams", command=req.settings.slash_command, **vars(data)), replace=replace)
+
+
 @subcommand("teams", writes=False)
 def teams(req: Req, text: str) -> None:
-    page = int(text) if text.strip().isdigit() else 1
-    data = overview.teams_overview(req.session, req.team_id, page)
-    reply(req, render("teams", command=req.settings.slash_command, **vars(data)))
+    purpose, page = _overview_args(text)
+    _show_overview(req, purpose, page, replace=False)
+
+
+def _purpose_or_none(value: object) -> Purpose | None:
+    try:
+        return Purpose(value)
+    except ValueError:
+        return None
 
 
 @listener(writes=False)
 def on_teams_page(req: Req) -> None:
     req.ack()
     value = parse_value(req)
-    page = int(value) if str(value).isdigit() else 1
-    data = overview.teams_overview(req.session, req.team_id, page)
-    reply(req, render("teams", command=req.settings.slash_command, **vars(data)), replace=True)
+    if isinstance(value, dict):  # {"page": 2, "purpose": "research"}
+        page = value.get("page")
+        purpose = _purpose_or_none(value.get("purpose"))
+    else:  # messages sent before the filter carry the bare page number
+        page, purpose = value, None
+    page = int(page) if str(page).isdigit() else 1
+    _show_overview(req, purpose, page, replace=True)
+
+
+def _selected(req: Req) -> object:
+    """The value of the option picked in a select menu (None if there is none)."""
+    actions = req.body.get("actions") or [{}]
+    option = actions[0].get("selected_option")
+    return option.get("value") if isinstance(option, dict) else None
+
+
+@listener(writes=False)
+def on_teams_filter(req: Req) -> None:
+    req.ack()
+    _show_overview(req, _purpose_or_none(_selected(req)), 1, replace=True)
 
 
 @listener(writes=False)
@@ -191,9 +253,17 @@ def on_home_opened(req: Req) -> None:
     publish_home(req, event.get("user") or req.user_id)
 
 
+@listener(writes=False)
+def on_home_filter(req: Req) -> None:
+    req.ack()
+    publish_home(req, req.user_id, _purpose_or_none(_selected(req)))
+
+
 def register(app: App, settings: Settings) -> None:
     app.view(Callback.TEAM_MODAL)(on_team_submitted)
     app.action(Action.NEW_TEAM)(on_new_team)
     app.action(f"{Action.TEAMS_PAGE}_prev")(on_teams_page)
     app.action(f"{Action.TEAMS_PAGE}_next")(on_teams_page)
+    app.action(Action.TEAMS_FILTER)(on_teams_filter)
     app.event("app_home_opened")(on_home_opened)
+    app.action(Action.HOME_FILTER)(on_home_filter)

@@ -18,7 +18,15 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 
-from bot.domain import DEFAULT_CHECKLIST, level_label
+from bot.domain import (
+    DEFAULT_CHECKLIST,
+    PURPOSES,
+    by_choice,
+    in_production,
+    level_label,
+    purpose_label,
+    teams_count,
+)
 from bot.mrkdwn import escape
 from bot.services.privacy import FORGOTTEN
 
@@ -233,6 +241,11 @@ def _environment() -> Environment:
     )
     env.globals["level_label"] = level_label
     env.globals["checklist"] = DEFAULT_CHECKLIST
+    env.globals["purpose_label"] = purpose_label
+    env.globals["teams_count"] = teams_count
+    env.globals["by_choice"] = by_choice
+    env.globals["in_production"] = in_production
+    env.globals["PURPOSES"] = PURPOSES
     return env
 
 

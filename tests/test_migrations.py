@@ -20,6 +20,7 @@ TABLES = {
     "assessments",
     "answers",
     "level_changes",
+    "purpose_changes",
     "digest_subscriptions",
     "deliveries",
     "slack_users",

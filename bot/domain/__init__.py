@@ -30,6 +30,15 @@ from bot.domain.model_file import (
     model_to_yaml,
     parse_model,
 )
+from bot.domain.purposes import (
+    PURPOSES,
+    Purpose,
+    by_choice,
+    in_production,
+    parse_purpose,
+    purpose_label,
+    teams_count,
+)
 
 __all__ = [
     "DEFAULT_CHECKLIST",
@@ -39,17 +48,24 @@ __all__ = [
     "load_model",
     "model_to_yaml",
     "parse_model",
+    "PURPOSES",
     "Answer",
     "Capability",
     "Checklist",
     "ChecklistError",
     "LevelReport",
+    "Purpose",
     "Step",
+    "by_choice",
     "checklist_from_dict",
     "checklist_to_dict",
     "compute_level",
+    "in_production",
     "level_label",
     "load_checklist",
     "next_step",
+    "parse_purpose",
+    "purpose_label",
     "report",
+    "teams_count",
 ]

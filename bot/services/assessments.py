@@ -49,6 +49,9 @@ class Question:
     draft: AnswerRecord | None  # this run's answer, when the person went back
     can_keep_rest: bool
     model: maturity.ModelSet | None = None
+    # The question before the checklist, "Does a model of this team serve users in
+    # production?", shown with the first question of a full run until someone answers it.
+    ask_purpose: bool = False
 
 
 @dataclass
@@ -145,6 +148,9 @@ def question_at(
         draft=drafts.get(capability_id),
         can_keep_rest=bool(current) and all(cid in current for cid in remaining),
         model=checklist,
+        ask_purpose=index == 0
+        and assessment.capability_ids is None
+        and team.purpose_set_at is None,
     )
 
 

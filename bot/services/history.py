@@ -1,5 +1,5 @@
-"""A team's history: its level timeline, the answers that changed between finished runs, and
-the contradictions owners dismissed, with their reasons.
+"""A team's history: its level timeline, its purpose's changes, the answers that changed
+between finished runs, and the contradictions owners dismissed, with their reasons.
 
 Three queries whatever the number of runs: `/mlops history` reads the same rows the export
 does, and shows at most HISTORY_EDITS answer changes.
@@ -20,9 +20,10 @@ from bot.models import (
     AssessmentStatus,
     EvidenceDismissal,
     LevelChange,
+    PurposeChange,
     Team,
 )
-from bot.services import maturity
+from bot.services import maturity, purposes
 
 HISTORY_EDITS = 30
 HISTORY_DISMISSALS = 10
@@ -44,6 +45,7 @@ class History:
     changes: list[LevelChange]
     edits: list[AnswerChange]
     more_edits: int
+    purposes: list[PurposeChange]
     model: maturity.ModelSet | None = None
     dismissals: list[EvidenceDismissal] = field(default_factory=list)
 
@@ -101,6 +103,7 @@ def history(session: Session, team: Team) -> History:
         changes,
         edits[:HISTORY_EDITS],
         max(0, len(edits) - HISTORY_EDITS),
+        purposes.changes(session, team),
         maturity.for_workspace(session, team.workspace_id),
         dismissals,
     )

@@ -3,7 +3,8 @@
 One rule for who is an admin: Slack's workspace admins and owners (users.info, cached for a
 few minutes so losing the right takes effect quickly) and the bot admins named in
 BOT_ADMINS. A team's owners and the admins manage the team: its name, channel and owners,
-and how the bot nudges it. Digests go to channels, so setting them up is an admin's call.
+its purpose (production, research, ...), and how the bot nudges it. Digests go to
+channels, so setting them up is an admin's call.
 Exports hold every note, so EXPORT_PERMISSION says who takes them: a team's owners (and the
 admins) by default, only admins, or everyone.
 """
@@ -55,6 +56,21 @@ def check_may_edit_team(
         return
     names = ", ".join(f"<@{user}>" for user in owners[:5])
     raise Forbidden(f"Only the team's owners ({names}) and workspace admins can edit this team.")
+
+
+def check_may_change_purpose(
+    session: Session, client: WebClient, settings: Settings, team: Team, user_id: str
+) -> None:
+    """A team's purpose decides whether it is nudged and how the digest counts it, so only
+    its owners and the admins set it (a team nobody owns yet, anyone may claim, as to edit)."""
+    owners = _owners(team)
+    if not owners or _is_owner_or_admin(session, client, settings, team, user_id):
+        return
+    names = ", ".join(f"<@{user}>" for user in owners[:5])
+    raise Forbidden(
+        f"Only the owners of *{escape(team.name)}* ({names}) and workspace admins can say what "
+        f"its models are for. Ask one of them, or `{COMMAND} team {escape(team.name)}`."
+    )
 
 
 def check_may_change_reminders(
