@@ -16,9 +16,10 @@ from functools import partial
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
+from bot.domain import purpose_label
 from bot.models import Cadence, utcnow
 from bot.outbox import Claimed, DeliveryKind, Rendered, Renderer, Upload, one_by_one
-from bot.services import digests, maturity, nudges
+from bot.services import digests, maturity, nudges, purposes
 from bot.services import pictures as picture_service
 from messages import render, step_headline
 
@@ -89,6 +90,25 @@ def level_change(session: Session, row: Claimed, settings: Settings) -> Rendered
             }
         ),
         team_id=found.team_id,
+        command=settings.slash_command,
+    )
+
+
+def production(session: Session, row: Claimed, settings: Settings) -> Rendered | None:
+    """A team's move to production, where level changes are announced, with its next step."""
+    found = purposes.production_move_for(session, row)
+    if found is None:
+        return None
+    step = found.next_step
+    return _message(
+        "announcement_production",
+        team=found.team,
+        from_purpose=purpose_label(found.from_purpose),
+        level_text=None
+        if found.level is None
+        else maturity.for_workspace(session, row.workspace_id).level_label(found.level),
+        changed_by=found.changed_by,
+        next_step=None if step is None else {"number": step.number, "title": step.title},
         command=settings.slash_command,
     )
 
@@ -184,6 +204,7 @@ def renderers() -> dict[DeliveryKind, Renderer]:
     """Every kind the bot sends, with how it is rendered: the sender's registry."""
     return {
         DeliveryKind.LEVEL_CHANGE: one_by_one(level_change),
+        DeliveryKind.PRODUCTION: one_by_one(production),
         DeliveryKind.ALERT: one_by_one(alert),
         DeliveryKind.DIGEST: one_by_one(digest),
         DeliveryKind.NUDGE: nudge_batch,

@@ -169,6 +169,8 @@ def test_team_modal_with_the_worst_name(session):
             name=team.name,
             channel_id="C0123456789",
             owners=[f"U{i:010d}" for i in range(20)],
+            purpose="proof_of_concept",  # the longest option, and the checkbox ticked
+            nudges_anyway=True,
             metadata=metadata,
         )
     )
@@ -563,3 +565,121 @@ def test_picture_messages_for_the_worst_case(session):
     valid_view(view)
     (image,) = [b for b in view["blocks"] if b["type"] == "image"]
     assert len(image["alt_text"]) <= 2000
+
+
+# ---------------------------------------------------------------- purposes (issue 15)
+
+
+def mixed_purposes(session, count: int = 500) -> list[Team]:
+    """`count` worst-named teams: every other one at L0 in production, the rest spread over
+    the other purposes, each moved to production and back (the longest purpose history)."""
+    from bot.domain import PURPOSES
+    from bot.models import AnswerRecord, Assessment, AssessmentStatus
+    from bot.services import purposes
+
+    many_teams(session, count)
+    teams = list(session.scalars(select(Team).where(Team.workspace_id == WS)))
+    runs = [
+        Assessment(
+            workspace_id=WS,
+            team_id=team.id,
+            started_by="U1",
+            status=AssessmentStatus.COMPLETED,
+            checklist_version=DEFAULT_CHECKLIST.version,
+        )
+        for team in teams
+    ]
+    session.add_all(runs)
+    session.flush()
+    session.add_all(
+        AnswerRecord(
+            workspace_id=WS,
+            team_id=run.team_id,
+            assessment_id=run.id,
+            capability_id="data_versioning",
+            value="no",
+            answered_by="U1",
+        )
+        for run in runs
+    )
+    for index, team in enumerate(teams):
+        team.level = 0
+        team.last_assessed_at = datetime(2020, 1, 1, tzinfo=UTC)
+        if index % 2:
+            purposes.set_purpose(session, team, PURPOSES[1 + index % 3], "U1")
+            purposes.set_purpose(session, team, PURPOSES[0], "U1")
+            purposes.set_purpose(session, team, PURPOSES[1 + index % 3], "U1")
+    session.flush()
+    return teams
+
+
+def test_digest_with_500_teams_of_every_purpose_and_moves_to_production(bot):
+    session = bot.session()
+    teams = mixed_purposes(session)
+    from bot.domain import Purpose
+    from bot.services import purposes
+
+    for team in teams[1:60:2]:  # thirty moved to production since the last digest
+        purposes.set_purpose(session, team, Purpose.PRODUCTION, "U1")
+    session.flush()
+    now = datetime.now(UTC)
+    context = digests.digest_context(session, WS, SETTINGS, now - timedelta(days=7), now)
+    assert context["focus_more"] and context["apart"] and context["to_production_more"]
+    valid_message(render("digest", **context, cadence="weekly", since="Mon 23 Nov"))
+    session.close()
+
+
+def test_teams_overview_of_every_purpose_on_every_page_and_filtered(session):
+    from bot.domain import PURPOSES
+
+    mixed_purposes(session)
+    for purpose in (None, *PURPOSES):
+        first = overview.teams_overview(session, WS, 1, purpose)
+        for page in range(1, first.pages + 1):
+            data = overview.teams_overview(session, WS, page, purpose)
+            valid_message(render("teams", command="/" + "&" * 31, **vars(data)))
+
+
+def test_app_home_filtered_by_purpose_with_every_purpose_counted(session):
+    from bot.domain import PURPOSES
+
+    mixed_purposes(session)
+    for purpose in (None, *PURPOSES):
+        valid_view(render("home", command="/mlops", **vars(home.home(session, WS, "U1", purpose))))
+
+
+def test_purpose_question_level_card_and_history_of_a_research_team(session):
+    from bot.domain import Purpose
+    from bot.services import purposes
+
+    team = worst_team(session, runs=overview_changes_kept() + 1)
+    question, _ = assessments.start_or_resume(session, team, "U1")
+    assert question.ask_purpose
+    valid_message(render("question", question=question, notice="x" * 500))
+    for number in range(30):  # the longest purpose history, newest 20 shown
+        purposes.set_purpose(
+            session, team, (Purpose.RESEARCH, Purpose.PRODUCTION)[number % 2], "U1"
+        )
+    purposes.set_purpose(session, team, Purpose.PROOF_OF_CONCEPT, "U1", nudges_anyway=True)
+    session.query(Team).filter(Team.id == team.id).update({"level": 0})
+    state = team_service.team_states(session, WS, [team])[0]
+    valid_message(render("level_card", state=state, change=None, notice="x" * 500))
+    data = history.history(session, team)
+    assert len(data.purposes) == 20
+    valid_message(render("history", command="/mlops", **vars(data)))
+
+
+def test_move_to_production_announcement_for_the_worst_name():
+    for level_text in (None, level_label(0)):
+        for next_step in (None, {"number": 9, "title": DEFAULT_CHECKLIST.steps[-1].title}):
+            valid_message(
+                render(
+                    "announcement_production",
+                    team=NAME,
+                    from_purpose="proof of concept",
+                    level_text=level_text,
+                    changed_by="U1",
+                    next_step=next_step,
+                    command="/" + "&" * 31,
+                )
+            )

@@ -14,9 +14,15 @@ class DeliveryKind(enum.StrEnum):
     NUDGE = "nudge"
     REMINDER = "reminder"
     PICTURE = "picture"  # a digest's trend picture, uploaded as a file after the digest
+    PRODUCTION = "production"  # a team's move to production, announced like a level change
 
 
-PRIORITY = {DeliveryKind.LEVEL_CHANGE: 0, DeliveryKind.ALERT: 1, DeliveryKind.PICTURE: 10}
+PRIORITY = {
+    DeliveryKind.LEVEL_CHANGE: 0,
+    DeliveryKind.PRODUCTION: 0,
+    DeliveryKind.ALERT: 1,
+    DeliveryKind.PICTURE: 10,
+}
 """Announcements are the "within seconds" promise; digests and nudges may wait a moment;
 a digest's picture follows its digest."""
 

@@ -2,6 +2,8 @@
 Home and the digest look like a real organisation from the first click; three of them have a
 local Git repository connected, so `/mlops evidence` shows what the bot found there. It runs
 Google's model; as Ada (an admin) `/mlops model` switches to Microsoft's, keeping every answer.
+Two of them are not in production (a research team and a proof of concept), so the digest
+counts them apart.
 
 Every assessment is run through the assessment service (`bot.sandbox.seed`), so answers,
 stored levels and the level-change timeline are exactly what the bot itself writes; only
@@ -19,12 +21,20 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
-from bot.domain import DEFAULT_CHECKLIST, Answer
-from bot.models import Cadence, DigestSubscription, Team, TeamReminder, Workspace
+from bot.domain import DEFAULT_CHECKLIST, Answer, Purpose
+from bot.models import (
+    Cadence,
+    DigestSubscription,
+    PurposeChange,
+    Team,
+    TeamReminder,
+    Workspace,
+)
 from bot.sandbox.demo_repos import make_repositories
 from bot.sandbox.seed import seed_finished_assessment
 from bot.sandbox.workspace import DIGEST_CHANNEL, TEAM_ID, TEAM_NAME, TIMEZONE
 from bot.services import evidence
+from bot.services.purposes import set_purpose
 from bot.services.teams import create_team, find_team
 
 _CODES = {"Y": Answer.YES, "P": Answer.PARTLY, "N": Answer.NO, "?": Answer.NOT_SURE}
@@ -39,6 +49,7 @@ class DemoTeam:
     owner: str
     channel: str | None
     runs: tuple[tuple[int, str], ...]
+    purpose: Purpose = Purpose.PRODUCTION
 
 
 DEMO_TEAMS: tuple[DemoTeam, ...] = (
@@ -54,10 +65,10 @@ DEMO_TEAMS: tuple[DemoTeam, ...] = (
     DemoTeam("Ads CTR", "U0ALAN", None, ((150, "YYYNN NNNN"), (60, "YYYYY PNNP"))),
     DemoTeam("Churn Prediction", "U0KATHERINE", None, ((130, "YPNNN NNNN"),)),
     DemoTeam("NLP Platform", "U0ADA", None, ((30, "YYYYY YYNP"),)),
-    DemoTeam("Computer Vision", "U0ALAN", None, ((15, "PPNN? NNNN"),)),
+    DemoTeam("Computer Vision", "U0ALAN", None, ((15, "PPNN? NNNN"),), Purpose.RESEARCH),
     DemoTeam("Pricing", "U0GRACE", None, ((25, "YYYYP YYYY"),)),
     DemoTeam("Risk Scoring", "U0KATHERINE", None, ((100, "YYYYY NNNN"),)),
-    DemoTeam("Support Assistant", "U0ADA", None, ((5, "Y?NNN NNNN"),)),
+    DemoTeam("Support Assistant", "U0ADA", None, ((5, "Y?NNN NNNN"),), Purpose.PROOF_OF_CONCEPT),
     DemoTeam("Growth Analytics", "U0GRACE", None, ((90, "YYYYY PNNN"), (3, "YYYYY YYYY"))),
 )
 
@@ -86,6 +97,10 @@ def _seed_team(session: Session, spec: DemoTeam, now: datetime) -> None:
         seed_finished_assessment(
             session, team, _answers(code), by=spec.owner, at=now - timedelta(days=days_ago)
         )
+    set_purpose(session, team, spec.purpose, spec.owner)
+    for change in session.scalars(select(PurposeChange).where(PurposeChange.team_id == team.id)):
+        change.changed_at = first_day
+    team.purpose_set_at = first_day
     # The home channel comes last: the demo's history is not announced there at start.
     team.home_channel_id = spec.channel
 

@@ -4,6 +4,11 @@ A digest summarises rather than lists, because it must fit one Slack message (50
 3,000 characters a section) for ten teams or ten thousand: counts per level, at most ten
 names per list with "and N more", and a button to the full overview. It is rendered when it
 is sent, from the data of that moment, so a digest that waited for a rate limit is not stale.
+
+It points where the return is highest: production teams at L0 come first, named as the
+place where moving up pays most. Teams whose models are not in production (research, proofs
+of concept, single-use) are counted apart, "L0 by choice", and never listed as behind: the
+level counts, the stale list and the common next step are about production teams.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.domain import Step
+from bot.domain import PURPOSES, Step, in_production, teams_count
 from bot.errors import UserError
 from bot.models import (
     DIGEST_CADENCES,
@@ -27,6 +32,7 @@ from bot.models import (
     Cadence,
     DigestSubscription,
     LevelChange,
+    PurposeChange,
     Team,
     Workspace,
     utcnow,
@@ -292,7 +298,10 @@ def _fingerprint(session: Session, workspace_id: str) -> tuple:
     changes = session.scalar(
         select(func.max(LevelChange.id)).where(LevelChange.workspace_id == workspace_id)
     )
-    return (*teams, answers, changes, evidence_view.fingerprint(session, workspace_id))
+    purposes = session.scalar(
+        select(func.max(PurposeChange.id)).where(PurposeChange.workspace_id == workspace_id)
+    )
+    return (*teams, answers, changes, purposes, evidence_view.fingerprint(session, workspace_id))
 
 
 def _digest_context(
@@ -304,9 +313,32 @@ def _digest_context(
         )
     )
     models = maturity.for_workspace(session, workspace_id)
-    states = team_states(session, workspace_id, teams, models)
+    every_state = team_states(session, workspace_id, teams, models)
+    states = [state for state in every_state if in_production(state.team.purpose)]
+    per_purpose = Counter(
+        state.team.purpose for state in every_state if not in_production(state.team.purpose)
+    )
     per_level = Counter(state.report.level for state in states if state.answers)
     not_assessed = sum(1 for state in states if not state.answers)
+    at_base = [state.team for state in states if state.answers and state.report.level == 0]
+    moved = session.execute(
+        select(PurposeChange, Team)
+        .join(Team, Team.id == PurposeChange.team_id)
+        .where(
+            PurposeChange.workspace_id == workspace_id,
+            PurposeChange.changed_at > since,
+            PurposeChange.from_purpose.is_not(None),
+        )
+        .order_by(PurposeChange.id)
+    ).all()
+    to_production = [
+        team
+        for change, team in moved
+        if not in_production(change.from_purpose)
+        and in_production(change.to_purpose)
+        and in_production(team.purpose)
+    ]
+    to_production = list({team.id: team for team in to_production}.values())
     changes = session.execute(
         select(LevelChange, Team)
         .join(Team, Team.id == LevelChange.team_id)
@@ -344,9 +376,23 @@ def _digest_context(
         step = models.step(number)
         common = {"number": number, "title": step.title, "teams": count}
     stale_names, stale_more = _names(stale)
-    evidence = evidence_view.totals(session, workspace_id, states, now)
+    evidence = evidence_view.totals(session, workspace_id, every_state, now)
+    focus_names, focus_more = _names(at_base)
+    production_names, production_more = _names(to_production)
     return {
         "total": len(teams),
+        "production_total": len(states),
+        "focus": focus_names,
+        "focus_more": focus_more,
+        "base_label": models.level_label(0),
+        "next_label": models.level_label(1),
+        "apart": [
+            teams_count(purpose, per_purpose[purpose])
+            for purpose in PURPOSES
+            if per_purpose[purpose]
+        ],
+        "to_production": production_names,
+        "to_production_more": production_more,
         "levels": [
             {"label": models.level_label(level), "count": per_level.get(level, 0)}
             for level in models.levels

@@ -44,6 +44,7 @@ from bot.services import evidence_view, maturity
 CSV_COLUMNS = [
     "kind",
     "team",
+    "purpose",
     "when",
     "who",
     "assessment_id",
@@ -70,6 +71,7 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "'")
 @dataclass(frozen=True)
 class AnswerRow:
     team: str
+    purpose: str  # the team's purpose now: production, research, proof_of_concept, single_use
     assessment_id: int | None
     assessment_status: str | None
     capability_id: str
@@ -84,6 +86,7 @@ class AnswerRow:
 @dataclass(frozen=True)
 class LevelRow:
     team: str
+    purpose: str
     assessment_id: int | None
     from_level: int | None
     to_level: int
@@ -163,7 +166,9 @@ def collect(
     if team_ids is not None:
         scope.append(Team.id.in_(list(team_ids)))
     answers = session.execute(
-        select(AnswerRecord, Team.name, Assessment.status, Assessment.checklist_version)
+        select(
+            AnswerRecord, Team.name, Team.purpose, Assessment.status, Assessment.checklist_version
+        )
         .join(Team, Team.id == AnswerRecord.team_id)
         .outerjoin(
             Assessment,
@@ -176,6 +181,7 @@ def collect(
     answer_rows = [
         AnswerRow(
             team=name,
+            purpose=str(purpose),
             assessment_id=record.assessment_id,
             assessment_status=str(status) if status is not None else None,
             capability_id=record.capability_id,
@@ -186,10 +192,10 @@ def collect(
             answered_at=_iso(record.answered_at),
             model=version,
         )
-        for record, name, status, version in answers
+        for record, name, purpose, status, version in answers
     ]
     changes = session.execute(
-        select(LevelChange, Team.name)
+        select(LevelChange, Team.name, Team.purpose)
         .join(Team, Team.id == LevelChange.team_id)
         .where(LevelChange.workspace_id == workspace_id, *scope)
         .order_by(Team.name_key, Team.id, LevelChange.id)
@@ -197,6 +203,7 @@ def collect(
     level_rows = [
         LevelRow(
             team=name,
+            purpose=str(purpose),
             assessment_id=change.assessment_id,
             from_level=change.from_level,
             to_level=change.to_level,
@@ -205,7 +212,7 @@ def collect(
             model=change.model_ref,
             cause=change.cause,
         )
-        for change, name in changes
+        for change, name, purpose in changes
     ]
     now = utcnow()
     teams = list(session.scalars(select(Team).where(*scope).order_by(Team.name_key, Team.id)))
@@ -251,6 +258,7 @@ def csv_rows(data: Export) -> list[list[str]]:
             [
                 "answer",
                 a.team,
+                a.purpose,
                 a.answered_at,
                 a.answered_by,
                 "" if a.assessment_id is None else str(a.assessment_id),
@@ -272,6 +280,7 @@ def csv_rows(data: Export) -> list[list[str]]:
             [
                 "level_change",
                 c.team,
+                c.purpose,
                 c.changed_at,
                 c.changed_by,
                 "" if c.assessment_id is None else str(c.assessment_id),

@@ -6,8 +6,8 @@ because co-owners live in different zones. Nothing goes to a team that is snooze
 has nothing left to do, or was in touch within its cadence (nudged, assessed or reassessed,
 or pressed "Done"), nor to a deactivated person. A team
 whose last assessment is older than the stale limit gets, every four weeks, a reminder to reassess
-instead of that morning's nudge.
-
+instead of that morning's nudge. A team whose models are not in production (research, proof
+of concept, single-use: L0 by choice) gets neither, unless its owners turned them on.
 
 Everything is checked again when the message is sent, so a snooze pressed after the morning's
 tick still wins.
@@ -25,7 +25,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from bot.config import Settings
-from bot.domain import Step
+from bot.domain import Step, in_production
 from bot.errors import COMMAND, UserError
 from bot.models import Assessment, Cadence, Team, TeamOwner, TeamReminder, utcnow
 from bot.outbox import Claimed, DeliveryKind, enqueue, enqueue_many
@@ -202,6 +202,8 @@ def enqueue_due(
     candidates: dict[int, list[tuple[TeamOwner, date]]] = defaultdict(list)
     teams: dict[int, Team] = {}
     for owner, team, reminder in rows:
+        if not left_to_nudge(team):
+            continue
         cadence = reminder.cadence if reminder else Cadence.WEEKLY
         if cadence not in CADENCE_DAYS:
             continue
@@ -278,9 +280,17 @@ def _reminder_key(team: Team, owner: str, day: date, stale_after_days: int) -> s
 # ---------------------------------------------------------------------------- what they say
 
 
+def left_to_nudge(team: Team) -> bool:
+    """Production teams are nudged; a team at L0 by choice only if its owners asked to be."""
+    return in_production(team.purpose) or team.nudges_anyway
+
+
 def _wanted(team: Team, reminder: TeamReminder | None, owner: str, now: datetime) -> bool:
-    """Still worth a message at send time: an owner still, not stopped, not snoozed."""
+    """Still worth a message at send time: an owner still, in production (or nudged anyway),
+    not stopped, not snoozed."""
     if owner not in {o.user_id for o in team.owners}:
+        return False
+    if not left_to_nudge(team):
         return False
     if reminder is not None:
         if reminder.cadence == Cadence.OFF:
