@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from bot.config import Settings
-from bot.domain import PURPOSES, Purpose, by_choice, in_production, purpose_label
+from bot.domain import PURPOSES, Purpose, a_team_of, by_choice, in_production
 from bot.errors import COMMAND, NotFound, UserError
 from bot.models import AssessmentStatus, Team, utcnow
 from bot.mrkdwn import escape
@@ -357,7 +357,7 @@ def on_purpose_answer(req: Req) -> None:
         notice = f"Noted: *{escape(team.name)}* serves users in production. Now the checklist."
     else:
         notice = (
-            f"Noted: *{escape(team.name)}* is a {purpose_label(purpose)} team. {by_choice()} is"
+            f"Noted: *{escape(team.name)}* is {a_team_of(purpose)}. {by_choice()} is"
             " fine for that, so I won't nudge its owners; the checklist still shows where it"
             " stands."
         )

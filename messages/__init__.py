@@ -21,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from bot.domain import (
     DEFAULT_CHECKLIST,
     PURPOSES,
+    a_team_of,
     by_choice,
     in_production,
     level_label,
@@ -244,6 +245,7 @@ def _environment() -> Environment:
     env.globals["purpose_label"] = purpose_label
     env.globals["teams_count"] = teams_count
     env.globals["by_choice"] = by_choice
+    env.globals["a_team_of"] = a_team_of
     env.globals["in_production"] = in_production
     env.globals["PURPOSES"] = PURPOSES
     return env

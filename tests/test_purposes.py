@@ -234,8 +234,8 @@ def test_the_overview_counts_research_apart_and_filters_by_purpose(bot):
 def test_app_home_filters_the_viewers_teams_by_purpose(bot):
     make_teams(bot)
     bot.client.event({"type": "app_home_opened", "user": "UOWNER", "tab": "home"})
-    counted = "4 teams · in production: L2: 0 · L1: 0 · L0: 1 · not assessed: 0\n:seedling: "
-    counted += "2 research teams, 1 proof-of-concept team, L0 by choice"
+    counted = "4 teams · L2: 0 · L1: 0 · L0: 1 · not assessed: 0\n:seedling: Not in production, "
+    counted += "counted apart: 2 research teams, 1 proof-of-concept team, L0 by choice"
     # App Home is also refreshed after each assessment, in the background: take the latest.
     (home,) = bot.slack.wait_for(
         "views.publish", where=lambda c: counted in text_of(c.args["view"])

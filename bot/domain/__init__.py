@@ -33,6 +33,7 @@ from bot.domain.model_file import (
 from bot.domain.purposes import (
     PURPOSES,
     Purpose,
+    a_team_of,
     by_choice,
     in_production,
     parse_purpose,
@@ -56,6 +57,7 @@ __all__ = [
     "LevelReport",
     "Purpose",
     "Step",
+    "a_team_of",
     "by_choice",
     "checklist_from_dict",
     "checklist_to_dict",

@@ -15,6 +15,7 @@ from bot.domain.levels import level_label
 __all__ = [
     "PURPOSES",
     "Purpose",
+    "a_team_of",
     "by_choice",
     "in_production",
     "parse_purpose",
@@ -69,6 +70,11 @@ def in_production(purpose: Purpose | str | None) -> bool:
 def teams_count(purpose: Purpose | str, count: int) -> str:
     """ "4 research teams", "1 proof-of-concept team"."""
     return f"{count} {_ADJECTIVES[Purpose(purpose)]} team{'' if count == 1 else 's'}"
+
+
+def a_team_of(purpose: Purpose | str) -> str:
+    """ "a research team", "a proof-of-concept team"."""
+    return f"a {_ADJECTIVES[Purpose(purpose)]} team"
 
 
 def by_choice() -> str:
