@@ -212,7 +212,9 @@ def test_permissions_and_the_team_modal_with_people_and_channel_pickers(page, sa
     modal = page.locator("#modal")
     expect(page.locator("#modal-title")).to_have_text("New team")
     expect(modal.locator("input").first).to_have_value("Vision Two")
-    expect(modal.locator("select:not([multiple])")).to_have_value("C0FORECAST")
+    expect(modal.locator("select[data-input*='\"team_channel\"']")).to_have_value("C0FORECAST")
+    # What the team's models are for: production unless someone says otherwise.
+    expect(modal.locator("select[data-input*='\"team_purpose\"']")).to_have_value("production")
     modal.locator("select[multiple]").select_option(["U0ALAN", "U0KATHERINE"])
     shot(page, "06-team-modal")
     page.locator("#modal-submit").click()
