@@ -25,13 +25,13 @@ from bot.models import (
     AnswerRecord,
     Assessment,
     AssessmentStatus,
-    DigestSubscription,
     LevelChange,
     Team,
     utcnow,
 )
 from bot.services import maturity
 from bot.services import teams as team_service
+from bot.services.channels import announcement_channels
 
 NOTE_MAX = 2000
 
@@ -408,16 +408,7 @@ def record_level_change(
     session.flush()
     if from_level is None and to_level == 0:
         return change
-    channels = list(
-        session.scalars(
-            select(DigestSubscription.channel_id).where(
-                DigestSubscription.workspace_id == team.workspace_id
-            )
-        )
-    )
-    if team.home_channel_id:
-        channels.insert(0, team.home_channel_id)
-    for channel_id in dict.fromkeys(channels):
+    for channel_id in announcement_channels(session, team):
         outbox.enqueue(
             session,
             workspace_id=team.workspace_id,

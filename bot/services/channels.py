@@ -13,6 +13,10 @@ import logging
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.models import DigestSubscription, Team
 
 log = logging.getLogger(__name__)
 
@@ -64,3 +68,18 @@ MODAL_NOT_INVITED = (
     "(or pick a public channel)."
 )
 MODAL_UNKNOWN = "Slack did not tell me whether I can post there; please save again."
+
+
+def announcement_channels(session: Session, team: Team) -> list[str]:
+    """Where news of `team` goes: its home channel first, then its workspace's digest
+    channels, each once; never another workspace's channels."""
+    channels = list(
+        session.scalars(
+            select(DigestSubscription.channel_id).where(
+                DigestSubscription.workspace_id == team.workspace_id
+            )
+        )
+    )
+    if team.home_channel_id:
+        channels.insert(0, team.home_channel_id)
+    return list(dict.fromkeys(channels))

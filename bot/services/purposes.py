@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from bot import outbox
 from bot.domain import Purpose, Step, in_production
-from bot.models import DigestSubscription, PurposeChange, Team, utcnow
+from bot.models import PurposeChange, Team, utcnow
 from bot.outbox import Claimed
+from bot.services.channels import announcement_channels
 from bot.services.teams import team_states
 
 
@@ -67,16 +68,7 @@ def set_purpose(
 
 
 def _announce(session: Session, team: Team, change: PurposeChange) -> None:
-    channels = list(
-        session.scalars(
-            select(DigestSubscription.channel_id).where(
-                DigestSubscription.workspace_id == team.workspace_id
-            )
-        )
-    )
-    if team.home_channel_id:
-        channels.insert(0, team.home_channel_id)
-    for channel_id in dict.fromkeys(channels):
+    for channel_id in announcement_channels(session, team):
         outbox.enqueue(
             session,
             workspace_id=team.workspace_id,
