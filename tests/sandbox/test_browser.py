@@ -118,6 +118,8 @@ def loaded(image) -> bool:
 
 def test_the_digest_carries_its_picture_and_app_home_shows_it(page, sandbox):
     page.select_option("#user-switcher", "U0ADA")
+    open_channel(page, "ml-platform")  # the page is up and showing its clock before the jump
+    expect(page.locator("#clock-label")).to_contain_text("Sat")
     page.get_by_role("button", name="Jump to next Monday 09:00").click()
     expect(page.locator("#clock-label")).to_contain_text("Mon")
     open_channel(page, "ml-platform")
