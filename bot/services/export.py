@@ -102,6 +102,7 @@ class EvidenceRow:
     tool only): verified, partial, not_found, contradiction or unknown."""
 
     team: str
+    purpose: str
     capability_id: str
     capability_title: str | None
     answer: str | None
@@ -219,6 +220,7 @@ def collect(
     evidence_rows = [
         EvidenceRow(
             team=shown.name,
+            purpose=str(shown.purpose),
             capability_id=row.capability.id,
             capability_title=row.capability.title,
             answer=str(row.answer.value) if row.answer is not None else None,
@@ -302,6 +304,7 @@ def csv_rows(data: Export) -> list[list[str]]:
             [
                 "evidence",
                 e.team,
+                e.purpose,
                 e.checked_at,
                 "",
                 "",
