@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 
-from bot.models import Team
+from bot.models import DigestSubscription, Team
 from bot.sandbox.workspace import TEAM_ID
 from bot.services.teams import name_key
+from tests.driver import eventually
 from tests.sandbox.conftest import ARTIFACTS, shot
 
 pytestmark = pytest.mark.slow  # drives Chromium
@@ -33,6 +35,16 @@ def add_team(sandbox, name: str) -> None:
     with sandbox.runtime.session_factory.begin() as session:
         session.add(
             Team(workspace_id=TEAM_ID, name=name, name_key=name_key(name), created_by="U0ADA")
+        )
+
+
+def picture_remembered(sandbox) -> bool:
+    with sandbox.runtime.session_factory() as session:
+        return (
+            session.scalar(
+                select(DigestSubscription.id).where(DigestSubscription.picture_file_id.is_not(None))
+            )
+            is not None
         )
 
 
@@ -134,6 +146,10 @@ def test_the_digest_carries_its_picture_and_app_home_shows_it(page, sandbox):
     page.locator(".msg-image").last.scroll_into_view_if_needed()
     shot(page, "06-digest-with-picture")
 
+    # The channel shows the picture once Slack has it; the bot remembers it for App Home in
+    # the transaction that records the send, a moment later. Open App Home after that, as a
+    # person glancing at the channel first would.
+    assert eventually(lambda: picture_remembered(sandbox), timeout=10), "picture not recorded"
     page.locator("#app-home-link").click()
     home = page.locator("#home")
     expect(home).to_contain_text("Your organisation")
