@@ -110,11 +110,29 @@ def check_may_set_up_digests(
     command: str,
 ) -> None:
     """Digests post to channels: only admins subscribe a channel."""
+    _require_admin(
+        session,
+        client,
+        settings,
+        workspace_id,
+        user_id,
+        f"set up digests. Ask one of them to run `{command} digest #channel weekly monday 09:00`.",
+    )
+
+
+def _require_admin(
+    session: Session,
+    client: WebClient,
+    settings: Settings,
+    workspace_id: str,
+    user_id: str,
+    what: str,
+) -> None:
+    """Pass for an admin; otherwise refuse, saying who may `what` (it ends the sentence)."""
     if is_admin(session, client, settings, workspace_id, user_id):
         return
     raise Forbidden(
-        "Only workspace admins and owners, or the bot admins named in BOT_ADMINS, can set "
-        f"up digests. Ask one of them to run `{command} digest #channel weekly monday 09:00`."
+        f"Only workspace admins and owners, or the bot admins named in BOT_ADMINS, can {what}"
     )
 
 
@@ -179,9 +197,11 @@ def check_may_choose_model(
     command: str,
 ) -> None:
     """The maturity model is the whole workspace's yardstick: only admins switch it."""
-    if is_admin(session, client, settings, workspace_id, user_id):
-        return
-    raise Forbidden(
-        "Only workspace admins and owners, or the bot admins named in BOT_ADMINS, can switch "
-        f"the maturity model. `{command} model` shows which one is in use."
+    _require_admin(
+        session,
+        client,
+        settings,
+        workspace_id,
+        user_id,
+        f"switch the maturity model. `{command} model` shows which one is in use.",
     )
